@@ -1,0 +1,155 @@
+"""Typed run configuration: dataclasses, YAML round trip and `key=value` overrides."""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import I2IError
+from .methods.base import get_method
+
+
+@dataclass
+class DataConfig:
+    spec: str = "shapes"               # shapes | celeba:PATH | folders:PATH
+    image_size: int = 128
+    attributes: list[str] = field(default_factory=list)  # empty: the layout's default
+    n_train: int = 20_000              # built-in worlds only
+    n_test: int = 500                  # built-in worlds; CelebA keeps the official 1,999
+    crop: int = 178                    # CelebA centre crop before resizing
+    stripe_period: float = 0.0         # shapes: stripe period in px (0: the world's default)
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 200_000
+    batch_size: int = 16
+    seed: int = 0
+    log_every: int = 10
+    sample_every: int = 1_000
+    save_every: int = 10_000
+    amp: str = "auto"                  # auto | bf16 | fp16 | none
+    channels_last: bool = False
+    device: str = "auto"               # auto | cpu | cuda | cuda:N
+    num_workers: int = 0
+    threads: int = 0                   # torch intra-op threads on CPU (0: torch's default)
+    logger: str = "tensorboard"        # tensorboard | none
+
+
+@dataclass
+class RunConfig:
+    method: str
+    model: typing.Any
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    SECTIONS = ("model", "data", "train")
+
+    @classmethod
+    def default(cls, method: str) -> "RunConfig":
+        return cls(method, get_method(method).Config())
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, **{s: dataclasses.asdict(getattr(self, s)) for s in self.SECTIONS}}
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "config") -> "RunConfig":
+        if not isinstance(d, dict) or "method" not in d:
+            raise I2IError(f"{source}: expected a mapping with a 'method' key")
+        unknown = set(d) - {"method", *cls.SECTIONS}
+        if unknown:
+            raise I2IError(f"{source}: unknown section(s) {sorted(unknown)}; expected method, model, data, train")
+        cfg = cls.default(d["method"])
+        for section in cls.SECTIONS:
+            for key, value in (d.get(section) or {}).items():
+                cfg.set(f"{section}.{key}", value, source)
+        return cfg
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+    @classmethod
+    def load(cls, path: Path) -> "RunConfig":
+        try:
+            d = yaml.safe_load(Path(path).read_text())
+        except OSError as e:
+            raise I2IError(f"cannot read config {path}: {e.strerror}") from None
+        except yaml.YAMLError as e:
+            raise I2IError(f"config {path} is not valid YAML: {str(e).splitlines()[0]}") from None
+        return cls.from_dict(d, str(path))
+
+    # -- overrides ------------------------------------------------------------
+    def _resolve(self, key: str) -> tuple[str, str]:
+        if "." in key:
+            section, name = key.split(".", 1)
+            if section not in self.SECTIONS:
+                raise I2IError(f"unknown config section in {key!r}; use model., data. or train.")
+            return section, name
+        hits = [s for s in self.SECTIONS if name_in(getattr(self, s), key)]
+        if len(hits) == 1:
+            return hits[0], key
+        if len(hits) > 1:
+            raise I2IError(f"{key!r} is ambiguous; write {' or '.join(f'{s}.{key}' for s in hits)}")
+        every = [f.name for s in self.SECTIONS for f in dataclasses.fields(getattr(self, s))]
+        near = difflib.get_close_matches(key, every, n=3)
+        raise I2IError(f"unknown option {key!r}" + (f"; did you mean {', '.join(near)}?" if near else
+                                                     f"; see `i2i train {self.method} --help`"))
+
+    def set(self, key: str, value, source: str = "override") -> None:
+        section, name = self._resolve(key)
+        obj = getattr(self, section)
+        if not name_in(obj, name):
+            near = difflib.get_close_matches(name, [f.name for f in dataclasses.fields(obj)], n=3)
+            raise I2IError(f"{source}: unknown option {section}.{name}" + (f"; did you mean {', '.join(near)}?" if near else ""))
+        hint = typing.get_type_hints(type(obj))[name]
+        setattr(obj, name, coerce(value, hint, f"{section}.{name}"))
+
+    def apply_overrides(self, pairs: list[str]) -> None:
+        for pair in pairs:
+            if "=" not in pair:
+                raise I2IError(f"override {pair!r} is not key=value")
+            key, raw = pair.split("=", 1)
+            try:
+                value = yaml.safe_load(raw) if raw else ""
+            except yaml.YAMLError:
+                value = raw
+            self.set(key.strip(), value)
+
+
+def name_in(obj, key: str) -> bool:
+    return any(f.name == key for f in dataclasses.fields(obj))
+
+
+def coerce(value, hint, key: str):
+    """Convert a YAML/CLI value to the field's type, or say which value is wrong."""
+    origin = typing.get_origin(hint)
+    try:
+        if origin is list:
+            if isinstance(value, str):
+                value = [v.strip() for v in value.split(",") if v.strip()]
+            (inner,) = typing.get_args(hint) or (str,)
+            return [coerce(v, inner, key) for v in value]
+        if hint is bool:
+            if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
+                return value.lower() in ("true", "yes", "1")
+            if isinstance(value, (bool, int)) and value in (0, 1):
+                return bool(value)
+            raise ValueError
+        if hint is int:
+            if isinstance(value, float) and not value.is_integer() or isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        if hint is float:
+            return float(value)
+        if hint is str:
+            return str(value)
+    except (TypeError, ValueError):
+        pass
+    else:
+        return value
+    name = getattr(hint, "__name__", str(hint))
+    raise I2IError(f"{key}={value!r} is not a valid {name}")

@@ -1,0 +1,111 @@
+"""The Method contract: one file per method, found by name."""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from ..errors import I2IError
+
+
+@dataclass
+class DataInfo:
+    """What a method needs to know about its data to build its networks."""
+    image_size: int
+    channels: int = 3
+    attributes: list[str] = field(default_factory=list)   # multi-label attribute names
+    domains: list[str] = field(default_factory=list)      # single-label domain names
+    exclusive: list[list[str]] = field(default_factory=list)  # attribute groups with exactly one set
+
+    @property
+    def labels(self) -> list[str]:
+        return self.attributes or self.domains
+
+    @property
+    def multi_label(self) -> bool:
+        return bool(self.attributes)
+
+
+class Method(nn.Module):
+    """A GAN method: its networks, its losses and one training iteration.
+
+    Subclasses set `name` and `Config` (a dataclass of the method's hyper-parameters,
+    defaults as the official code) and implement the hooks below.
+    """
+
+    name: ClassVar[str]
+    Config: ClassVar[type]
+
+    def __init__(self, cfg, info: DataInfo):
+        super().__init__()
+        self.cfg, self.info = cfg, info
+        self.amp_dtype: torch.dtype | None = None
+        self._optimizers: dict[str, torch.optim.Optimizer] | None = None
+
+    # -- runtime --------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        if self._optimizers is None:
+            self._optimizers = self.build_optimizers()
+        return self._optimizers
+
+    # -- hooks ----------------------------------------------------------------
+    def networks(self) -> dict[str, nn.Module]:
+        """The networks under their official names (for summaries and checkpoint import)."""
+        raise NotImplementedError
+
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def lr_factor(self, step: int, total: int) -> float:
+        """Multiplier on every optimiser's initial learning rate at `step` of `total`."""
+        return 1.0
+
+    def train_step(self, batch: dict, step: int) -> dict[str, float]:
+        raise NotImplementedError
+
+    def translate(self, x: torch.Tensor, target: torch.Tensor, style=None) -> torch.Tensor:
+        raise NotImplementedError(f"{self.name} does not translate images")
+
+    def generate(self, n: int, cond=None) -> torch.Tensor:
+        raise NotImplementedError(f"{self.name} does not generate images")
+
+    def sample_grid(self, batch: dict) -> torch.Tensor:
+        raise NotImplementedError
+
+    def summary(self) -> dict[str, int]:
+        return {k: sum(p.numel() for p in m.parameters()) for k, m in self.networks().items()}
+
+
+def available() -> list[str]:
+    from .. import methods
+    return sorted(m.name for m in pkgutil.iter_modules(methods.__path__) if m.name != "base")
+
+
+def get_method(name: str) -> type[Method]:
+    """Import `i2i.methods.<name>` and return its Method subclass."""
+    if name not in available():
+        raise I2IError(f"unknown method {name!r}; available: {', '.join(available())}")
+    module = importlib.import_module(f"i2i.methods.{name}")
+    for obj in vars(module).values():
+        if isinstance(obj, type) and issubclass(obj, Method) and getattr(obj, "name", None) == name:
+            return obj
+    raise I2IError(f"module i2i.methods.{name} defines no Method named {name!r}")
+
+
+def config_fields(cls: type) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}

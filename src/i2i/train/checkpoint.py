@@ -1,0 +1,123 @@
+"""Checkpoints: safetensors weights + a tensors-only state file, written atomically.
+
+run/checkpoints/step_0001000/{model.safetensors, state.pt}; run/checkpoints/latest names the
+newest complete one and is written last, so a crash at any moment leaves a readable checkpoint.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..errors import I2IError
+
+WEIGHTS, STATE = "model.safetensors", "state.pt"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def save(run_dir: Path, step: int, weights: dict[str, torch.Tensor], state: dict, keep: int = 3) -> Path:
+    """Write checkpoint `step` under run_dir/checkpoints and point `latest` at it."""
+    root = Path(run_dir) / "checkpoints"
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"step_{step:07d}"
+    tmp = root / f".tmp_step_{step:07d}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in weights.items()}, str(tmp / WEIGHTS),
+                  metadata={"step": str(step)})
+        torch.save(state, tmp / STATE)
+        for f in (WEIGHTS, STATE):
+            with open(tmp / f, "rb") as fh:
+                os.fsync(fh.fileno())
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        _fsync_dir(root)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise I2IError(f"could not write checkpoint {final}: {e.strerror or e}; "
+                       f"the previous checkpoint is intact") from None
+    write_text_atomic(root / "latest", final.name + "\n")
+    _prune(root, keep, final.name)
+    return final
+
+
+def _prune(root: Path, keep: int, newest: str) -> None:
+    done = sorted(p for p in root.glob("step_*") if p.is_dir())
+    for p in done[:-keep] if keep > 0 else []:
+        if p.name != newest:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def latest(run_dir: Path) -> Path | None:
+    root = Path(run_dir) / "checkpoints"
+    pointer = root / "latest"
+    if pointer.is_file():
+        path = root / pointer.read_text().strip()
+        if (path / WEIGHTS).is_file():
+            return path
+    done = sorted(p for p in root.glob("step_*") if (p / WEIGHTS).is_file())
+    return done[-1] if done else None
+
+
+def find(run_dir: Path) -> Path:
+    """The checkpoint to load from a run directory, or a clear error."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise I2IError(f"run directory {run_dir} does not exist")
+    path = latest(run_dir)
+    if path is None:
+        raise I2IError(f"no checkpoint in {run_dir}/checkpoints; train first or point to a finished run")
+    return path
+
+
+def load_weights(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(str(Path(path) / WEIGHTS if Path(path).is_dir() else path))
+    except Exception as e:  # safetensors raises its own error type for a bad header
+        raise I2IError(f"cannot read weights {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+
+
+def load_state(path: Path) -> dict:
+    file = Path(path) / STATE
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as e:  # weights_only refuses anything but tensors and plain types
+        raise I2IError(f"cannot read training state {file}: {str(e).splitlines()[0]}") from None
+
+
+def load_into(module: torch.nn.Module, weights: dict[str, torch.Tensor], source: str) -> None:
+    """Load weights strictly, naming the mismatch (another method, size or width)."""
+    own = module.state_dict()
+    missing = [k for k in own if k not in weights]
+    unexpected = [k for k in weights if k not in own]
+    wrong = [f"{k} {tuple(weights[k].shape)} vs {tuple(v.shape)}" for k, v in own.items()
+             if k in weights and weights[k].shape != v.shape]
+    if missing or unexpected or wrong:
+        detail = (f"{len(missing)} missing (e.g. {missing[0]})" if missing else
+                  f"{len(unexpected)} unexpected (e.g. {unexpected[0]})" if unexpected else
+                  f"shape mismatch: {wrong[0]}")
+        raise I2IError(f"checkpoint {source} does not fit this model: {detail}; "
+                       "check the method and its config (size, width, labels)")
+    module.load_state_dict(weights)

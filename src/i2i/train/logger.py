@@ -1,0 +1,40 @@
+"""Where training figures go: a JSON-lines file always, TensorBoard when asked for."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+
+class RunLogger:
+    def __init__(self, run_dir: Path, kind: str = "tensorboard", config_text: str = ""):
+        self.path = Path(run_dir) / "logs"
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.jsonl = open(self.path / "metrics.jsonl", "a")
+        self.tb = None
+        if kind == "tensorboard":
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:  # tensorboard is an optional extra
+                print("i2i: tensorboard is not installed (pip install 'i2i[tensorboard]'); logging to logs/metrics.jsonl only")
+            else:
+                self.tb = SummaryWriter(str(self.path))
+                if config_text:
+                    self.tb.add_text("config", f"```\n{config_text}\n```", 0)
+
+    def scalars(self, step: int, values: dict[str, float]) -> None:
+        self.jsonl.write(json.dumps({"step": step, **values}) + "\n")
+        self.jsonl.flush()
+        if self.tb:
+            for k, v in values.items():
+                self.tb.add_scalar(k, v, step)
+
+    def image(self, step: int, tag: str, image: torch.Tensor) -> None:
+        if self.tb:
+            self.tb.add_image(tag, ((image.clamp(-1, 1) + 1) / 2).float(), step)
+
+    def close(self) -> None:
+        self.jsonl.close()
+        if self.tb:
+            self.tb.close()

@@ -1,0 +1,161 @@
+"""One training loop for every method: it schedules, logs, samples and saves; the method
+owns its updates (Method.train_step)."""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from pathlib import Path
+
+import torch
+import yaml
+from tqdm import tqdm
+
+from .. import data as datasets
+from ..config import RunConfig
+from ..data.images import make_grid, save_image
+from ..errors import I2IError
+from ..methods.base import Method, get_method
+from . import checkpoint
+from .logger import RunLogger
+from .runtime import StepSampler, pick_amp, pick_device
+
+
+def build_method(cfg: RunConfig, dataset, device: torch.device | None = None) -> Method:
+    info = datasets.info(dataset, cfg.data.image_size)
+    if not info.labels:
+        raise I2IError(f"dataset {cfg.data.spec} has no labels or domains")
+    try:
+        method = get_method(cfg.method)(cfg.model, info)
+    except ValueError as e:  # an impossible architecture for this size
+        raise I2IError(f"{cfg.method}: {e}") from None
+    return method.to(device or torch.device("cpu"))
+
+
+def collate(items: list[dict]) -> dict:
+    return {k: torch.stack([torch.as_tensor(it[k]) for it in items]) for k in items[0]}
+
+
+class Trainer:
+    def __init__(self, cfg: RunConfig, run_dir: Path, resume: bool = False, show_progress: bool = True):
+        self.cfg, self.run_dir, self.show_progress = cfg, Path(run_dir), show_progress
+        t = cfg.train
+        if t.threads > 0:
+            torch.set_num_threads(t.threads)
+        has_run = checkpoint.latest(self.run_dir) is not None
+        if has_run and not resume:
+            raise I2IError(f"{self.run_dir} already holds a training run; pass --resume to continue it "
+                           "or choose another --out")
+        if resume and not has_run:
+            raise I2IError(f"nothing to resume in {self.run_dir}: it has no checkpoint")
+
+        self.device = pick_device(t.device)
+        torch.manual_seed(t.seed)
+        self.train_set = datasets.build(cfg.data, "train", train=True)
+        self.test_set = datasets.build(cfg.data, "test", train=False)
+        self.method = build_method(cfg, self.train_set, self.device)
+        self.method.amp_dtype = pick_amp(t.amp, self.device)
+        if t.channels_last:
+            self.method.to(memory_format=torch.channels_last)
+        self.optimizers = self.method.optimizers()
+        for opt in self.optimizers.values():
+            for group in opt.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        self.step = 0
+        if resume:
+            self._restore()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        cfg.save(self.run_dir / "config.yaml")
+        (self.run_dir / "info.yaml").write_text(yaml.safe_dump(dataclasses.asdict(self.method.info), sort_keys=False))
+
+    # -- state ----------------------------------------------------------------
+    def _state(self) -> dict:
+        return {"step": self.step, "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
+                "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()}}
+
+    def _restore(self) -> None:
+        path = checkpoint.find(self.run_dir)
+        checkpoint.load_into(self.method, checkpoint.load_weights(path), str(path))
+        state = checkpoint.load_state(path)
+        for k, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][k])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self.step = state["step"]
+
+    def save(self) -> Path:
+        return checkpoint.save(self.run_dir, self.step, self.method.state_dict(), self._state())
+
+    # -- loop -----------------------------------------------------------------
+    def loader(self):
+        t = self.cfg.train
+        sampler = StepSampler(len(self.train_set), t.batch_size, t.seed, self.step)
+        return iter(torch.utils.data.DataLoader(self.train_set, batch_sampler=sampler, collate_fn=collate,
+                                                num_workers=t.num_workers, persistent_workers=t.num_workers > 0))
+
+    def fixed_batch(self, n: int = 8) -> dict:
+        source = self.test_set if len(self.test_set) else self.train_set
+        return collate([source[i] for i in range(min(n, len(source)))])
+
+    def sample(self, batch: dict) -> Path:
+        columns = self.method.sample_grid(batch)  # N × K × 3 × H × W
+        n, k = columns.shape[:2]
+        grid = make_grid(columns.flatten(0, 1).cpu(), nrow=k)
+        path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
+        path.parent.mkdir(exist_ok=True)
+        save_image(grid, path)
+        self.logger.image(self.step, "samples", grid)
+        return path
+
+    def fit(self) -> Path:
+        t = self.cfg.train
+        self.logger = RunLogger(self.run_dir, t.logger, yaml.safe_dump(self.cfg.to_dict(), sort_keys=False))
+        fixed, batches = self.fixed_batch(), self.loader()
+        running: dict[str, list[float]] = {}
+        bar = tqdm(total=t.steps, initial=self.step, disable=not self.show_progress, dynamic_ncols=True,
+                   desc=f"{self.cfg.method}")
+        tick = time.perf_counter()
+        self.method.train()
+        try:
+            while self.step < t.steps:
+                batch = next(batches)
+                if t.channels_last:
+                    batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
+                factor = self.method.lr_factor(self.step, t.steps)
+                for opt in self.optimizers.values():
+                    for group in opt.param_groups:
+                        group["lr"] = group["initial_lr"] * factor
+                logs = self.method.train_step(batch, self.step)
+                bad = next((k for k, v in logs.items() if not math.isfinite(v)), None)
+                if bad:
+                    last = checkpoint.latest(self.run_dir)
+                    raise I2IError(f"non-finite loss {bad}={logs[bad]} at step {self.step}; "
+                                   + (f"last good checkpoint: {last} (--resume continues from it)" if last
+                                      else "no checkpoint was written yet; lower the learning rates"))
+                self.step += 1
+                bar.update(1)
+                for k, v in logs.items():
+                    running.setdefault(k, []).append(v)
+                if self.step % t.log_every == 0 or self.step == t.steps:
+                    now = time.perf_counter()
+                    means = {k: sum(v) / len(v) for k, v in running.items()}
+                    means["lr_factor"] = factor
+                    means["steps_per_s"] = t.log_every / max(now - tick, 1e-9)
+                    tick, running = now, {}
+                    self.logger.scalars(self.step, means)
+                    bar.set_postfix({k.split("/")[-1] if "/" in k else k: f"{v:.3g}" for k, v in means.items()
+                                     if k.startswith(("D/", "G/"))}, refresh=False)
+                if self.step % t.sample_every == 0 or self.step == t.steps:
+                    self.sample(fixed)
+                if self.step % t.save_every == 0 or self.step == t.steps:
+                    self.save()
+        finally:
+            bar.close()
+            self.logger.close()
+        return self.run_dir
+
+
+def train(cfg: RunConfig, run_dir: Path, resume: bool = False, show_progress: bool = True) -> Path:
+    return Trainer(cfg, run_dir, resume, show_progress).fit()
