@@ -35,10 +35,12 @@ def build(cfg, split: str = "train", train: bool = True):
 
 
 def _folder_split(path: str, split: str) -> str | None:
-    """root/{train,val}/<domain> when present, else root/<domain> for every split."""
+    """root/{train,val}/<domain> when present (val falling back to train), else root/<domain>."""
     from pathlib import Path
-    name = "train" if split == "train" else "val"
-    return name if (Path(path) / name).is_dir() else None
+    root = Path(path)
+    if not (root / "train").is_dir():
+        return None
+    return "val" if split != "train" and (root / "val").is_dir() else "train"
 
 
 def info(dataset, image_size: int):
