@@ -144,7 +144,14 @@ def cmd_summary(a) -> int:
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    # key=value overrides may come after options too, which argparse's positionals don't allow.
+    args, extra = p.parse_known_args(argv)
+    bad = [e for e in extra if e.startswith("-") or "=" not in e or not hasattr(args, "overrides")]
+    if bad:
+        p.error(f"unrecognized arguments: {' '.join(bad)}")
+    if extra:
+        args.overrides += extra
     handler = {"train": cmd_train, "translate": cmd_translate, "eval": cmd_eval, "summary": cmd_summary}
     try:
         return handler[args.command](args)

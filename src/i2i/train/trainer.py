@@ -92,8 +92,12 @@ class Trainer:
     def loader(self):
         t = self.cfg.train
         sampler = StepSampler(len(self.train_set), t.batch_size, t.seed, self.step)
+        # Its own generator: a DataLoader otherwise draws its worker seed from the global RNG,
+        # which would shift every later random number after a resume.
+        seeds = torch.Generator().manual_seed(t.seed + self.step)
         return iter(torch.utils.data.DataLoader(self.train_set, batch_sampler=sampler, collate_fn=collate,
-                                                num_workers=t.num_workers, persistent_workers=t.num_workers > 0))
+                                                num_workers=t.num_workers, persistent_workers=t.num_workers > 0,
+                                                generator=seeds))
 
     def fixed_batch(self, n: int = 8) -> dict:
         source = self.test_set if len(self.test_set) else self.train_set

@@ -1,0 +1,80 @@
+import json
+
+import pytest
+import torch
+
+from i2i.config import RunConfig
+from i2i.errors import I2IError
+from i2i.train import checkpoint
+from i2i.train.runtime import StepSampler
+from i2i.train.trainer import Trainer, train
+
+TINY = ["data.image_size=32", "n_train=64", "n_test=8", "g_conv_dim=8", "d_conv_dim=8", "g_repeat_num=1",
+        "d_repeat_num=3", "n_critic=2", "batch_size=4", "decay_steps=4", "log_every=2", "sample_every=3",
+        "logger=none", "amp=none"]
+
+
+def tiny_cfg(*extra):
+    cfg = RunConfig.default("stargan")
+    cfg.apply_overrides(TINY + list(extra))
+    return cfg
+
+
+def test_resume_gives_the_same_final_weights_as_uninterrupted_training(tmp_path):
+    train(tiny_cfg("steps=8", "save_every=100"), tmp_path / "straight", show_progress=False)
+    t = Trainer(tiny_cfg("steps=8", "save_every=5"), tmp_path / "split", show_progress=False)
+    real_step = t.method.train_step
+
+    def crash_at_6(batch, step):
+        if step == 6:
+            raise KeyboardInterrupt  # killed after the step-5 checkpoint, mid-way to the next
+        return real_step(batch, step)
+
+    t.method.train_step = crash_at_6
+    with pytest.raises(KeyboardInterrupt):
+        t.fit()
+    cfg = RunConfig.load(tmp_path / "split" / "config.yaml")
+    train(cfg, tmp_path / "split", resume=True, show_progress=False)
+    a = checkpoint.load_weights(checkpoint.latest(tmp_path / "straight"))
+    b = checkpoint.load_weights(checkpoint.latest(tmp_path / "split"))
+    assert checkpoint.latest(tmp_path / "split").name == "step_0000008"
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_run_writes_samples_logs_config_and_a_checkpoint(tmp_path):
+    run = train(tiny_cfg("steps=6"), tmp_path / "r", show_progress=False)
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000003.png", "step_0000006.png"]
+    lines = [json.loads(l) for l in (run / "logs" / "metrics.jsonl").read_text().splitlines()]
+    assert [l["step"] for l in lines] == [2, 4, 6] and "G/loss_rec" in lines[-1]
+    assert RunConfig.load(run / "config.yaml").train.steps == 6
+    assert checkpoint.latest(run).name == "step_0000006"
+
+
+def test_an_existing_run_is_never_overwritten(tmp_path):
+    train(tiny_cfg("steps=2"), tmp_path / "r", show_progress=False)
+    before = (tmp_path / "r" / "checkpoints" / "step_0000002" / "model.safetensors").read_bytes()
+    with pytest.raises(I2IError, match="already holds a training run; pass --resume"):
+        Trainer(tiny_cfg("steps=2"), tmp_path / "r")
+    assert (tmp_path / "r" / "checkpoints" / "step_0000002" / "model.safetensors").read_bytes() == before
+
+
+def test_a_non_finite_loss_stops_with_the_step_and_term(tmp_path):
+    t = Trainer(tiny_cfg("steps=6", "save_every=2"), tmp_path / "r", show_progress=False)
+    real_step = t.method.train_step
+
+    def poisoned(batch, step):
+        logs = real_step(batch, step)
+        return {**logs, "D/loss_gp": float("nan")} if step == 3 else logs
+
+    t.method.train_step = poisoned
+    with pytest.raises(I2IError, match=r"non-finite loss D/loss_gp=nan at step 3; last good checkpoint: .*step_0000002"):
+        t.fit()
+    assert checkpoint.latest(tmp_path / "r").name == "step_0000002"
+
+
+def test_step_sampler_is_a_function_of_the_step():
+    s = StepSampler(10, 3, seed=1)
+    first = [next(it) for it in [iter(s)] for _ in range(7)]
+    assert first[4] == StepSampler(10, 3, seed=1, start_step=4).batch(4)
+    epoch0 = sum(first[:3], [])
+    assert len(set(epoch0)) == 9  # no repeats inside an epoch
