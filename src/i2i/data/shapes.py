@@ -1,0 +1,260 @@
+"""The shapes world: procedural images of one object on a plain grey background.
+
+Every image is fully described by a `ShapeParams` (shape, colour, stripes, size, centre,
+rotation, background), so a generator's output can be checked attribute by attribute
+with `i2i.metrics.oracle.ShapesOracle`.
+
+Conventions (the oracle relies on them):
+- `size` is the object's circumradius as a fraction of the image side, for every shape
+  (so at equal size a triangle covers less area than a circle; "large" is judged on the
+  circumradius). Small sizes come from SMALL_RANGE, large ones from LARGE_RANGE.
+- Colours are palette hues with jitter; the bright part of an object has saturation in
+  SAT_RANGE and value in VALUE_RANGE. Dark stripes are the same colour with value x DARK.
+- Backgrounds are pure grey in BACKGROUND_RANGE: every object pixel, dark stripes included,
+  has HSV chroma (max - min channel) >= 0.2, so it never blends into any background.
+- Stripes are bands of width period/2 (default period: image side / 8), phase-locked to
+  the object centre; `stripe_angle` is the direction of the band normal, degrees in [0, 180).
+- Rotation is canonical: [0, 120) for triangles (0 = a vertex pointing up), [0, 90) for
+  squares (0 = axis aligned), 0 for circles. Image axes: x right, y down.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from i2i.errors import I2IError
+
+SHAPES = ("circle", "square", "triangle")
+PALETTE = {"red": 0.0, "yellow": 60.0, "green": 120.0, "cyan": 180.0, "blue": 240.0, "magenta": 300.0}
+HUE_JITTER = 10.0  # degrees; palette hues are 60 degrees apart, so classes never touch
+SAT_RANGE = (0.75, 0.95)
+VALUE_RANGE = (0.8, 1.0)
+DARK = 0.35  # value factor of the dark stripes
+BACKGROUND_RANGE = (0.25, 0.75)
+SMALL_RANGE = (0.16, 0.22)
+LARGE_RANGE = (0.28, 0.36)
+LARGE_THRESHOLD = 0.25  # between the two ranges
+MARGIN = 0.04  # min gap between the object's circumcircle and the image border
+MIN_SIZE, MAX_SIZE = 32, 256
+ATTRIBUTES = tuple(PALETTE) + ("striped", "large") + SHAPES
+
+
+@dataclass(frozen=True)
+class ShapeParams:
+    shape: str
+    colour: str
+    hue_jitter: float  # degrees added to the palette hue
+    striped: bool
+    stripe_angle: float  # degrees in [0, 180)
+    size: float  # circumradius / image side
+    large: bool
+    cx: float  # centre, fractions of the image side
+    cy: float
+    rotation: float  # degrees, canonical range (see module doc)
+    background: float  # grey level in [0, 1]
+    saturation: float = 0.85
+    value: float = 0.9
+
+    @property
+    def hue(self) -> float:
+        return (PALETTE[self.colour] + self.hue_jitter) % 360.0
+
+    def rgb(self) -> tuple[float, float, float]:
+        """Colour of the bright part of the object, in [0, 1]."""
+        return tuple(hsv_to_rgb(torch.tensor([self.hue]), torch.tensor([self.saturation]),
+                                torch.tensor([self.value]))[0].tolist())
+
+
+def default_stripe_period(size: int) -> float:
+    return size / 8.0
+
+
+def hsv_to_rgb(h: torch.Tensor, s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """h in degrees, s and v in [0, 1], all shape (N,). Returns N x 3."""
+    k = torch.stack([torch.full_like(h, 5.0), torch.full_like(h, 3.0), torch.full_like(h, 1.0)], -1)
+    k = (k + h[:, None] / 60.0) % 6.0
+    f = torch.clamp(torch.minimum(k, 4.0 - k), 0.0, 1.0)
+    return v[:, None] - v[:, None] * s[:, None] * f
+
+
+def _check_choice(name: str, values, allowed) -> tuple[str, ...]:
+    values = tuple(values)
+    bad = [x for x in values if x not in allowed]
+    if bad or not values:
+        raise I2IError(f"{name} must be a non-empty subset of {list(allowed)}, got {list(values)}")
+    return values
+
+
+def sample_params(rng: np.random.Generator, *, shapes=SHAPES, colours=("red", "green", "blue"),
+                  p_striped: float = 0.5, p_large: float = 0.5) -> ShapeParams:
+    shapes = _check_choice("shapes", shapes, SHAPES)
+    colours = _check_choice("colours", colours, PALETTE)
+    shape = shapes[rng.integers(len(shapes))]
+    colour = colours[rng.integers(len(colours))]
+    hue_jitter = rng.uniform(-HUE_JITTER, HUE_JITTER)
+    sat, val = rng.uniform(*SAT_RANGE), rng.uniform(*VALUE_RANGE)
+    striped = bool(rng.random() < p_striped)
+    stripe_angle = rng.uniform(0.0, 180.0)
+    large = bool(rng.random() < p_large)
+    size = rng.uniform(*(LARGE_RANGE if large else SMALL_RANGE))
+    lo, hi = size + MARGIN, 1.0 - size - MARGIN  # fits for any rotation: circumcircle inside
+    cx, cy = rng.uniform(lo, hi), rng.uniform(lo, hi)
+    rotation = {"circle": 0.0, "square": rng.uniform(0, 90), "triangle": rng.uniform(0, 120)}[shape]
+    background = rng.uniform(*BACKGROUND_RANGE)
+    return ShapeParams(shape, colour, float(hue_jitter), striped, float(stripe_angle), float(size), large,
+                       float(cx), float(cy), float(rotation), float(background), float(sat), float(val))
+
+
+def _check_size(size: int) -> int:
+    if not (isinstance(size, (int, np.integer)) and MIN_SIZE <= size <= MAX_SIZE):
+        raise I2IError(f"image size must be an integer in {MIN_SIZE}..{MAX_SIZE}, got {size!r}")
+    return int(size)
+
+
+def _signed_distance(shape: str, x, y, radius, rot) -> torch.Tensor:
+    if shape == "circle":
+        return torch.sqrt(x * x + y * y) - radius
+    if shape == "square":
+        u = x * torch.cos(rot) + y * torch.sin(rot)
+        v = -x * torch.sin(rot) + y * torch.cos(rot)
+        return torch.maximum(u.abs(), v.abs()) - radius / math.sqrt(2.0)
+    sd = None
+    for k in range(3):  # edge normals point away from the vertices; rot 0 -> flat bottom edge
+        a = rot + math.pi / 2 + k * 2 * math.pi / 3
+        d = x * torch.cos(a) + y * torch.sin(a)
+        sd = d if sd is None else torch.maximum(sd, d)
+    return sd - radius / 2.0
+
+
+def render_batch(params: list[ShapeParams], size: int, *, stripe_period: float | None = None) -> torch.Tensor:
+    """Render N images at once: N x 3 x size x size in [-1, 1].
+
+    Anti-aliasing is analytic: each edge (object outline, stripe border) covers a pixel in
+    proportion to its signed distance from the pixel centre, over a 1 px ramp. That is what
+    a box-filtered supersample converges to for straight edges, at 1x the cost.
+    """
+    size = _check_size(size)
+    if not params:
+        return torch.empty(0, 3, size, size)
+    if len(params) > 256:  # bounded memory, and faster than one huge batch
+        return torch.cat([render_batch(params[i:i + 256], size, stripe_period=stripe_period)
+                          for i in range(0, len(params), 256)])
+    period = float(stripe_period) if stripe_period is not None else default_stripe_period(size)
+    if period <= 1.0:
+        raise I2IError(f"stripe_period must be > 1 px, got {period}")
+    f = lambda name: torch.tensor([float(getattr(p, name)) for p in params], dtype=torch.float32)[:, None, None]
+    shape_idx = torch.tensor([SHAPES.index(p.shape) for p in params])[:, None, None]
+    coords = torch.arange(size, dtype=torch.float32) + 0.5
+    x = coords[None, None, :] - f("cx") * size  # pixel units, relative to the object centre
+    y = coords[None, :, None] - f("cy") * size
+    radius = f("size") * size
+    rot = torch.deg2rad(f("rotation"))
+
+    # signed distance to the outline (px, negative inside), computed per shape group
+    sd = torch.empty(len(params), size, size)
+    for k in range(len(SHAPES)):
+        sel = shape_idx[:, 0, 0] == k
+        if sel.any():
+            sd[sel] = _signed_distance(SHAPES[k], x[sel], y[sel], radius[sel], rot[sel])
+    cover = torch.clamp(0.5 - sd, 0.0, 1.0)
+
+    # stripes: bright band where ((t + period/4) mod period) is within period/4 of period/2
+    ang = torch.deg2rad(f("stripe_angle"))
+    t = x * torch.cos(ang) + y * torch.sin(ang)
+    w = torch.remainder(t + period / 4.0, period) - period / 2.0
+    bright = torch.clamp(0.5 + (period / 4.0 - w.abs()), 0.0, 1.0)
+    striped = f("striped") > 0.5
+    bright = torch.where(striped, bright, torch.ones_like(bright))
+
+    rgb = hsv_to_rgb(f("hue")[:, 0, 0], f("saturation")[:, 0, 0], f("value")[:, 0, 0])[:, :, None, None]
+    obj = rgb * (DARK + (1.0 - DARK) * bright[:, None])
+    bg = f("background")[:, None]
+    img = bg + cover[:, None] * (obj - bg)
+    return img * 2.0 - 1.0
+
+
+def render(p: ShapeParams, size: int, *, stripe_period: float | None = None) -> torch.Tensor:
+    """One image, 3 x size x size in [-1, 1]."""
+    return render_batch([p], size, stripe_period=stripe_period)[0]
+
+
+def label_vector(p: ShapeParams, attributes) -> torch.Tensor:
+    """0/1 float labels: palette colours (exclusive), "striped", "large", shape names."""
+    out = []
+    for a in attributes:
+        if a in PALETTE:
+            out.append(p.colour == a)
+        elif a in SHAPES:
+            out.append(p.shape == a)
+        elif a in ("striped", "large"):
+            out.append(getattr(p, a))
+        else:
+            raise I2IError(f"unknown attribute {a!r}; choose from {list(ATTRIBUTES)}")
+    return torch.tensor(out, dtype=torch.float32)
+
+
+class ShapesDataset(torch.utils.data.Dataset):
+    """n deterministic images; image i is built from numpy.random.default_rng([seed, split, i]).
+
+    Images are rendered lazily in chunks and cached as 8-bit (like a real image dataset),
+    so `dataset[i]["image"]` equals `render(dataset.params(i))` up to 1/255 quantisation.
+    """
+
+    SPLITS = {"train": 0, "test": 1}
+    CHUNK = 256
+
+    def __init__(self, n: int, image_size: int = 64, *, attributes=("red", "green", "blue", "striped", "large"),
+                 colours=("red", "green", "blue"), seed: int = 0, split: str = "train", stripe_period=None,
+                 shapes=SHAPES, p_striped: float = 0.5, p_large: float = 0.5):
+        if split not in self.SPLITS:
+            raise I2IError(f"split must be 'train' or 'test', got {split!r}")
+        if int(n) < 1:
+            raise I2IError(f"n must be >= 1, got {n}")
+        self.n, self.image_size = int(n), _check_size(image_size)
+        self.attributes = list(_check_choice("attributes", attributes, ATTRIBUTES))
+        self.colours = _check_choice("colours", colours, PALETTE)
+        self.shapes = _check_choice("shapes", shapes, SHAPES)
+        self.seed, self.split, self.stripe_period = int(seed), split, stripe_period
+        self.p_striped, self.p_large = p_striped, p_large
+        self._params: dict[int, ShapeParams] = {}
+        self._chunks: dict[int, torch.Tensor] = {}  # chunk index -> uint8 images
+
+    def __len__(self) -> int:
+        return self.n
+
+    def params(self, i: int) -> ShapeParams:
+        i = self._index(i)
+        if i not in self._params:
+            rng = np.random.default_rng([self.seed, self.SPLITS[self.split], i])
+            self._params[i] = sample_params(rng, shapes=self.shapes, colours=self.colours,
+                                            p_striped=self.p_striped, p_large=self.p_large)
+        return self._params[i]
+
+    def _index(self, i) -> int:
+        i = int(i)
+        if i < 0:
+            i += self.n
+        if not 0 <= i < self.n:
+            raise IndexError(f"index {i} out of range for {self.n} images")
+        return i
+
+    def image(self, i: int) -> torch.Tensor:
+        i = self._index(i)
+        c, j = divmod(i, self.CHUNK)
+        if c not in self._chunks:
+            lo, hi = c * self.CHUNK, min(self.n, (c + 1) * self.CHUNK)
+            imgs = render_batch([self.params(k) for k in range(lo, hi)], self.image_size,
+                                stripe_period=self.stripe_period)
+            self._chunks[c] = torch.round((imgs + 1.0) * 127.5).clamp(0, 255).to(torch.uint8)
+        return self._chunks[c][j].float() / 127.5 - 1.0
+
+    def __getitem__(self, i) -> dict:
+        i = self._index(i)
+        p = self.params(i)
+        content = torch.tensor([float(SHAPES.index(p.shape)), p.cx, p.cy], dtype=torch.float32)
+        return {"image": self.image(i), "label": label_vector(p, self.attributes), "params": i,
+                "content": content}
