@@ -73,3 +73,13 @@ def test_lr_decays_linearly_to_zero_over_the_last_decay_steps():
     m.cfg.decay_steps = 100
     assert m.lr_factor(0, 200) == 1.0 and m.lr_factor(100, 200) == 1.0
     assert m.lr_factor(150, 200) == pytest.approx(0.5) and m.lr_factor(200, 200) == 0.0
+
+
+def test_warmup_trains_g_alone_to_reconstruct_its_input():
+    m = tiny()
+    m.cfg.warmup_steps = 2
+    batch = {"image": torch.rand(4, 3, 16, 16) * 2 - 1, "label": torch.randint(0, 2, (4, 5)).float()}
+    d0 = [p.clone() for p in m.D.parameters()]
+    assert set(m.train_step(batch, step=1)) == {"G/loss_id"}
+    assert all(torch.equal(a, b) for a, b in zip(d0, m.D.parameters()))
+    assert "D/loss_gp" in m.train_step(batch, step=2)

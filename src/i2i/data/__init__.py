@@ -22,16 +22,11 @@ def build(cfg, split: str = "train", train: bool = True):
         n = cfg.n_train if split == "train" else cfg.n_test
         return ShapesDataset(n, cfg.image_size, attributes=attrs, colours=colours, seed=0, split=split,
                              stripe_period=cfg.stripe_period or None)
-    if not path:
-        raise I2IError(f"data spec {cfg.spec!r} needs a path, e.g. celeba:/data/celeba or folders:/data/afhq; "
-                       "or use the built-in 'shapes'")
-    from .layouts import CelebA, DomainFolders
-    if kind == "celeba":
-        kw = {"attributes": list(cfg.attributes)} if cfg.attributes else {}
-        return CelebA(path, split=split, crop=cfg.crop, image_size=cfg.image_size, flip=train, **kw)
-    if kind == "folders":
-        return DomainFolders(path, image_size=cfg.image_size, split=_folder_split(path, split), flip=train)
-    raise I2IError(f"unknown data spec {cfg.spec!r}; use shapes, celeba:PATH or folders:PATH")
+    from .layouts import open_dataset
+    kw = {"celeba": dict(split=split, crop=cfg.crop, image_size=cfg.image_size, flip=train,
+                         **({"attributes": list(cfg.attributes)} if cfg.attributes else {})),
+          "folders": dict(image_size=cfg.image_size, split=_folder_split(path, split), flip=train)}
+    return open_dataset(cfg.spec, **kw.get(kind, {}))
 
 
 def _folder_split(path: str, split: str) -> str | None:

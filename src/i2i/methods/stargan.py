@@ -34,6 +34,8 @@ class StarGANConfig:
     beta2: float = 0.999
     n_critic: int = 5              # D updates per G update
     decay_steps: int = 100_000     # linear decay to 0 over the last `decay_steps` iterations
+    warmup_steps: int = 0          # not in the paper (0 = official): first train G alone to
+                                   # reconstruct x from its own label, so it starts near identity
 
 
 class Generator(nn.Module):
@@ -143,6 +145,8 @@ class StarGAN(Method):
         label_trg = self.sample_targets(label_org)
         c_org, c_trg = self.as_condition(label_org), self.as_condition(label_trg)
         multi = self.info.multi_label
+        if step < cfg.warmup_steps:
+            return self.identity_step(x_real, c_org)
         logs = {}
 
         # Discriminator: L_D = −L_adv + λ_cls·L_cls^r, L_adv with gradient penalty.
@@ -176,6 +180,16 @@ class StarGAN(Method):
             opt["G"].step()
             logs.update({"G/loss_fake": g_loss_fake, "G/loss_rec": g_loss_rec, "G/loss_cls": g_loss_cls})
         return {k: v.item() for k, v in logs.items()}
+
+    def identity_step(self, x_real, c_org):
+        """Warm-up: G(x, c_org) ≈ x, an autoencoder step with the reconstruction weight."""
+        with self.autocast():
+            g_loss_id = losses.l1(x_real, self.G(x_real, c_org))
+        opt = self.optimizers()["G"]
+        opt.zero_grad(set_to_none=True)
+        (self.cfg.lambda_rec * g_loss_id).backward()
+        opt.step()
+        return {"G/loss_id": g_loss_id.item()}
 
     # -- inference ------------------------------------------------------------
     @torch.no_grad()
