@@ -115,5 +115,6 @@ def load(run_dir, device: str = "auto") -> Translator:
     dev = pick_device(device)
     method = get_method(cfg.method)(cfg.model, info)
     checkpoint.load_into(method, checkpoint.load_weights(path), str(path))
-    method.to(dev).amp_dtype = pick_amp(cfg.train.amp, dev)
+    method.to(dev)
+    method.amp_dtype = pick_amp(cfg.train.amp, dev)
     return Translator(method, cfg)
