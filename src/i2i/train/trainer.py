@@ -105,8 +105,7 @@ class Trainer:
 
     def sample(self, batch: dict) -> Path:
         columns = self.method.sample_grid(batch)  # N × K × 3 × H × W
-        n, k = columns.shape[:2]
-        grid = make_grid(columns.flatten(0, 1).cpu(), nrow=k)
+        grid = make_grid(columns.flatten(0, 1).cpu(), nrow=columns.shape[1])
         path = self.run_dir / "samples" / f"step_{self.step:07d}.png"
         path.parent.mkdir(exist_ok=True)
         save_image(grid, path)
