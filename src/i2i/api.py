@@ -5,12 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 import yaml
 from PIL import Image
 
 from .config import RunConfig
-from .data.images import load_image, to_pil, to_tensor
+from .data.images import load_image, resize_exact, to_pil, to_tensor
 from .errors import I2IError
 from .methods.base import DataInfo, Method, get_method
 from .train import checkpoint
@@ -77,12 +76,9 @@ class Translator:
         x, restore = _as_batch(image)
         h, w = x.shape[-2:]
         size = self.image_size
-        x_in = F.interpolate(x, (size, size), mode="bilinear", antialias=True, align_corners=False) \
-            if (h, w) != (size, size) else x
-        x_in = x_in.to(self.method.device)
+        x_in = resize_exact(x, size).to(self.method.device)
         out = self.method.translate(x_in, self.target_labels(x_in, target)).cpu()
-        if (h, w) != (size, size):
-            out = F.interpolate(out, (h, w), mode="bilinear", antialias=True, align_corners=False)
+        out = resize_exact(out, (h, w))
         return restore(out.clamp(-1, 1))
 
 
