@@ -5,6 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
+from i2i.data import images as im
 from i2i.data.layouts import LAYOUTS, CelebA, DomainFolders, open_dataset
 from i2i.errors import I2IError
 
@@ -165,3 +166,31 @@ def test_open_dataset_registry(tmp_path):
         del LAYOUTS["dummy"]
     with pytest.raises(I2IError, match="needs a path"):
         open_dataset("folders:")
+
+
+def test_domain_folders_targets_need_no_decoding(tmp_path):
+    root = make_folders(tmp_path / "d", {"a": 2, "b": 3})
+    ds = DomainFolders(root, image_size=8)
+    for f in ds.files:
+        f.write_bytes(b"not an image")  # targets must not read the files
+    assert ds.targets == [0, 0, 1, 1, 1]
+
+
+def test_random_crop_probability(tmp_path):
+    root = tmp_path / "d" / "x"
+    root.mkdir(parents=True)
+    g = torch.Generator().manual_seed(0)
+    Image.fromarray((torch.rand(24, 32, 3, generator=g) * 255).byte().numpy()).save(root / "0.png")
+    img = im.to_tensor(im.load_image(root / "0.png"))
+    today = im.center_crop(im.resize(img, 16), 16)  # the pipeline without random crop
+    for flip in (False, True):
+        torch.manual_seed(5)
+        expect = im.random_flip(today) if flip else today
+        torch.manual_seed(5)
+        assert torch.equal(DomainFolders(root.parent, image_size=16, flip=flip, rand_crop=0.0)[0]["image"], expect)
+    always = DomainFolders(root.parent, image_size=16, flip=False, rand_crop=1.0)
+    crops = [always[0]["image"] for _ in range(10)]
+    assert all(c.shape == (3, 16, 16) for c in crops)
+    assert sum(not torch.equal(c, today) for c in crops) >= 8
+    half = DomainFolders(root.parent, image_size=16, flip=False, rand_crop=0.5)
+    assert 5 < sum(not torch.equal(half[0]["image"], today) for _ in range(40)) < 35

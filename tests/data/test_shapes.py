@@ -67,7 +67,7 @@ def test_labels_match_params():
         assert lab[attrs.index(p.colour)] == 1 and lab[attrs.index(p.shape)] == 1
         assert lab[3] == p.striped and lab[4] == p.large
         assert item["params"] == i
-        assert torch.allclose(item["content"], torch.tensor([SHAPES.index(p.shape), p.cx, p.cy]))
+        assert torch.allclose(item["content"], torch.tensor([SHAPES.index(p.shape), p.cx, p.cy, p.size, p.background]))
         assert item["image"].shape == (3, 32, 32)
 
 
@@ -111,3 +111,19 @@ def test_stripes_scale_with_image_size():
     wide = render(p, 64, stripe_period=32)
     assert not torch.equal(wide, render(p, 64))
 
+
+
+def test_domain_mode_labels_are_shape_indices():
+    ds = ShapesDataset(40, 32, colours=tuple(PALETTE), domains=("triangle", "circle"), seed=3)
+    assert ds.domains == ["triangle", "circle"] and ds.attributes == []
+    targets = ds.targets
+    assert len(targets) == 40 and set(targets) == {0, 1} and not ds._chunks  # no image rendered
+    for i in range(len(ds)):
+        item, p = ds[i], ds.params(i)
+        assert item["label"].dtype == torch.long and item["label"].dim() == 0
+        assert item["label"] == targets[i] == ds.domains.index(p.shape)
+    assert len({ds.params(i).colour for i in range(40)}) > 3  # colours are style, drawn from the whole palette
+    assert ShapesDataset(4, 32).targets is None  # attribute mode has no domains
+    for bad in (("hexagon",), ("circle", "circle"), ()):
+        with pytest.raises(I2IError, match="domains"):
+            ShapesDataset(4, 32, domains=bad)

@@ -15,17 +15,29 @@ SHAPES_DEFAULT_ATTRIBUTES = ["red", "green", "blue", "striped", "large"]
 def build(cfg, split: str = "train", train: bool = True):
     """The dataset a DataConfig names. `train=False` turns off random augmentation."""
     kind, _, path = cfg.spec.partition(":")
+    if not 0.0 <= cfg.random_crop_prob <= 1.0:
+        raise I2IError(f"data.random_crop_prob={cfg.random_crop_prob} is not a probability; use a value in [0, 1]")
     if kind == "shapes":
         from .shapes import PALETTE, ShapesDataset
+        n = cfg.n_train if split == "train" else cfg.n_test
+        common = dict(seed=0, split=split, stripe_period=cfg.stripe_period or None)
+        if cfg.domains:  # shapes are the domains; every colour (or those named) and stripes are style
+            other = [a for a in cfg.attributes if a not in PALETTE]
+            if other:
+                raise I2IError(f"data.attributes {other} cannot be used with data.domains; in domain mode "
+                               f"attributes may only name colours ({', '.join(PALETTE)})")
+            colours = list(cfg.attributes) or list(PALETTE)
+            return ShapesDataset(n, cfg.image_size, colours=colours, domains=list(cfg.domains), **common)
         attrs = list(cfg.attributes) or SHAPES_DEFAULT_ATTRIBUTES
         colours = [a for a in attrs if a in PALETTE] or ["red", "green", "blue"]
-        n = cfg.n_train if split == "train" else cfg.n_test
-        return ShapesDataset(n, cfg.image_size, attributes=attrs, colours=colours, seed=0, split=split,
-                             stripe_period=cfg.stripe_period or None)
+        return ShapesDataset(n, cfg.image_size, attributes=attrs, colours=colours, **common)
+    if kind == "celeba" and cfg.domains:
+        raise I2IError(f"data.domains={list(cfg.domains)} does not apply to CelebA; pick labels with data.attributes")
     from .layouts import open_dataset
     kw = {"celeba": dict(split=split, crop=cfg.crop, image_size=cfg.image_size, flip=train,
                          **({"attributes": list(cfg.attributes)} if cfg.attributes else {})),
-          "folders": dict(image_size=cfg.image_size, split=_folder_split(path, split), flip=train)}
+          "folders": dict(image_size=cfg.image_size, split=_folder_split(path, split), flip=train,
+                          domains=list(cfg.domains) or None, rand_crop=cfg.random_crop_prob if train else 0.0)}
     return open_dataset(cfg.spec, **kw.get(kind, {}))
 
 

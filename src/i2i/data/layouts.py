@@ -178,8 +178,10 @@ class DomainFolders(_ImageList):
     """root/<domain>/<images>, or root/<split>/<domain>/<images> with split='train'/'val'.
 
     Labels are domain indices (long) in sorted domain-name order. Images are searched recursively.
-    Transforms: optional centre crop `crop`, shorter side to `image_size`, centre crop to a square;
-    then, if `flip`, a random horizontal flip; `rand_crop` > 0 adds StarGAN v2's random resized crop.
+    Transforms: optional centre crop `crop`; with probability `rand_crop` StarGAN v2's random resized
+    crop (scale 0.8-1.0, aspect 0.9-1.1); shorter side to `image_size`, centre crop to a square;
+    then, if `flip`, a random horizontal flip. Randomness comes from torch's global RNG, as the flip's
+    (DataLoader workers seed it per worker; the trainer checkpoints it).
     """
 
     def __init__(self, root, image_size: int = 256, split: str | None = None, crop: int | None = None,
@@ -216,11 +218,18 @@ class DomainFolders(_ImageList):
         self.labels = torch.tensor(labels, dtype=torch.long)
         self.image_size, self.crop, self.flip, self.rand_crop = int(image_size), crop, flip, rand_crop
 
+    @property
+    def targets(self) -> list[int]:
+        """Domain index of every item, without reading images (for class-balanced sampling)."""
+        return self.labels.tolist()
+
     def transform(self, t: torch.Tensor) -> torch.Tensor:
         if self.crop:
             t = im.center_crop(t, self.crop)
-        if self.rand_crop > 0:
-            t = im.random_resized_crop(t, self.image_size, scale=(0.8, 1.0), ratio=(0.9, 1.1), p=self.rand_crop)
+        # the coin is tossed here, not via random_resized_crop(p=), whose miss branch would squash
+        # non-square images instead of centre-cropping them
+        if self.rand_crop > 0 and torch.rand(()).item() < self.rand_crop:
+            t = im.random_resized_crop(t, self.image_size, scale=(0.8, 1.0), ratio=(0.9, 1.1))
         t = im.center_crop(im.resize(t, self.image_size), self.image_size)
         return im.random_flip(t) if self.flip else t
 

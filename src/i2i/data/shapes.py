@@ -202,6 +202,11 @@ class ShapesDataset(torch.utils.data.Dataset):
 
     Images are rendered lazily in chunks and cached as 8-bit (like a real image dataset),
     so `dataset[i]["image"]` equals `render(dataset.params(i))` up to 1/255 quantisation.
+
+    Attribute mode (default): "label" is the 0/1 vector of `attributes`.
+    Domain mode (`domains`, shape names, e.g. for StarGAN v2): the shapes are the domains,
+    colour and stripes are style; "label" is the domain index (0-dim long), `attributes` is [].
+    Either way "content" is [shape index in SHAPES, cx, cy, size, background].
     """
 
     SPLITS = {"train": 0, "test": 1}
@@ -209,15 +214,23 @@ class ShapesDataset(torch.utils.data.Dataset):
 
     def __init__(self, n: int, image_size: int = 64, *, attributes=("red", "green", "blue", "striped", "large"),
                  colours=("red", "green", "blue"), seed: int = 0, split: str = "train", stripe_period=None,
-                 shapes=SHAPES, p_striped: float = 0.5, p_large: float = 0.5):
+                 shapes=SHAPES, p_striped: float = 0.5, p_large: float = 0.5, domains=None):
         if split not in self.SPLITS:
             raise I2IError(f"split must be 'train' or 'test', got {split!r}")
         if int(n) < 1:
             raise I2IError(f"n must be >= 1, got {n}")
         self.n, self.image_size = int(n), _check_size(image_size)
-        self.attributes = list(_check_choice("attributes", attributes, ATTRIBUTES))
         self.colours = _check_choice("colours", colours, PALETTE)
-        self.shapes = _check_choice("shapes", shapes, SHAPES)
+        if domains is not None:
+            self.domains = list(_check_choice("domains", domains, SHAPES))
+            if len(set(self.domains)) < len(self.domains):
+                raise I2IError(f"domains {self.domains} name a shape twice; list each shape once")
+            self.attributes, self.shapes = [], tuple(self.domains)
+        else:
+            self.domains = []
+            self.attributes = list(_check_choice("attributes", attributes, ATTRIBUTES))
+            self.shapes = _check_choice("shapes", shapes, SHAPES)
+        self._targets: list[int] | None = None
         self.seed, self.split, self.stripe_period = int(seed), split, stripe_period
         self.p_striped, self.p_large = p_striped, p_large
         self._params: dict[int, ShapeParams] = {}
@@ -252,9 +265,19 @@ class ShapesDataset(torch.utils.data.Dataset):
             self._chunks[c] = torch.round((imgs + 1.0) * 127.5).clamp(0, 255).to(torch.uint8)
         return self._chunks[c][j].float() / 127.5 - 1.0
 
+    @property
+    def targets(self) -> list[int] | None:
+        """Domain index of every item (domain mode; None otherwise), from the params alone: no rendering."""
+        if not self.domains:
+            return None
+        if self._targets is None:
+            self._targets = [self.domains.index(self.params(i).shape) for i in range(self.n)]
+        return self._targets
+
     def __getitem__(self, i) -> dict:
         i = self._index(i)
         p = self.params(i)
-        content = torch.tensor([float(SHAPES.index(p.shape)), p.cx, p.cy], dtype=torch.float32)
-        return {"image": self.image(i), "label": label_vector(p, self.attributes), "params": i,
-                "content": content}
+        content = torch.tensor([float(SHAPES.index(p.shape)), p.cx, p.cy, p.size, p.background], dtype=torch.float32)
+        label = (torch.tensor(self.domains.index(p.shape), dtype=torch.long) if self.domains
+                 else label_vector(p, self.attributes))
+        return {"image": self.image(i), "label": label, "params": i, "content": content}

@@ -39,18 +39,59 @@ def pick_amp(name: str, device: torch.device) -> torch.dtype | None:
 
 class StepSampler(torch.utils.data.Sampler):
     """Batches as a pure function of (seed, step): resuming at step s replays the same order
-    without saving loader state. Each epoch is a fresh permutation; the last partial batch is dropped."""
+    without saving loader state.
 
-    def __init__(self, n: int, batch_size: int, seed: int, start_step: int = 0):
+    Default: each epoch is a fresh permutation; the last partial batch is dropped.
+    `balanced`: sources drawn with replacement, each item with probability ∝ 1/count(its class)
+    (StarGAN v2's WeightedRandomSampler), so rare domains are seen as often as common ones.
+    `references`: each batch is [B sources | B references | B second references]; references are
+    class-balanced and ref2[i] is another item of ref[i]'s domain (StarGAN v2's reference stream).
+    Both need `labels`, the domain index of every item.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int, start_step: int = 0, labels=None,
+                 balanced: bool = False, references: bool = False):
         if n < batch_size:
             raise I2IError(f"the dataset has {n} images, fewer than batch_size={batch_size}")
         self.n, self.bs, self.seed, self.start = n, batch_size, seed, start_step
+        self.balanced, self.references = balanced, references
+        if (balanced or references) and labels is None:
+            raise I2IError("balanced or reference sampling needs the domain label of every item; pass labels=")
+        if labels is not None:
+            labels = np.asarray(labels)
+            if labels.shape != (n,) or labels.dtype.kind not in "iu" or (labels < 0).any():
+                raise I2IError(f"labels must be {n} non-negative domain indices, got shape {labels.shape} "
+                               f"dtype {labels.dtype}")
+            self.labels = labels
+            self.members = {int(k): np.flatnonzero(labels == k) for k in np.unique(labels)}  # sorted items
+            self.classes = list(self.members.values())
+
+    def balanced_draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """A uniform class, then a uniform item of it: P(item) = 1 / (classes * count(its class))."""
+        picks = rng.integers(len(self.classes), size=size)
+        return np.array([m[rng.integers(len(m))] for m in (self.classes[c] for c in picks)], dtype=np.int64)
 
     def batch(self, step: int) -> list[int]:
-        per_epoch = self.n // self.bs
-        epoch, k = divmod(step, per_epoch)
-        perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
-        return perm[k * self.bs:(k + 1) * self.bs].tolist()
+        if self.balanced:
+            out = self.balanced_draw(np.random.default_rng([self.seed, step, 0]), self.bs).tolist()
+        else:
+            per_epoch = self.n // self.bs
+            epoch, k = divmod(step, per_epoch)
+            perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
+            out = perm[k * self.bs:(k + 1) * self.bs].tolist()
+        if self.references:
+            rng = np.random.default_rng([self.seed, step, 1])
+            ref = self.balanced_draw(rng, self.bs)
+            ref2 = []
+            for r in ref:
+                m = self.members[int(self.labels[r])]
+                if len(m) < 2:  # a one-image domain: the pair can only repeat it
+                    ref2.append(int(r))
+                    continue
+                j = int(rng.integers(len(m) - 1))  # uniform over the others: skip r's own slot
+                ref2.append(int(m[j + (j >= np.searchsorted(m, r))]))
+            out += ref.tolist() + ref2
+        return out
 
     def __iter__(self):
         step = self.start

@@ -90,8 +90,15 @@ class Trainer:
 
     # -- loop -----------------------------------------------------------------
     def loader(self):
-        t = self.cfg.train
-        sampler = StepSampler(len(self.train_set), t.batch_size, t.seed, self.step)
+        t, m = self.cfg.train, self.method
+        labels = None
+        if m.balanced_sampling or m.reference_pairs:
+            labels = getattr(self.train_set, "targets", None)
+            if labels is None:
+                raise I2IError(f"{self.cfg.method} samples by domain but dataset {self.cfg.data.spec} has no domain "
+                               "labels; use folders:PATH or shapes with data.domains=circle,square,triangle")
+        sampler = StepSampler(len(self.train_set), t.batch_size, t.seed, self.step, labels=labels,
+                              balanced=m.balanced_sampling, references=m.reference_pairs)
         # Its own generator: a DataLoader otherwise draws its worker seed from the global RNG,
         # which would shift every later random number after a resume.
         seeds = torch.Generator().manual_seed(t.seed + self.step)

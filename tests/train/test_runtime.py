@@ -1,0 +1,77 @@
+from collections import Counter
+
+import pytest
+import torch
+
+from i2i.config import RunConfig
+from i2i.errors import I2IError
+from i2i.train.runtime import StepSampler
+from i2i.train.trainer import Trainer
+
+LABELS = [0] * 90 + [1] * 10  # a 90/10 split
+
+
+def test_defaults_keep_the_epoch_permutation():
+    s = StepSampler(10, 3, seed=1)
+    assert StepSampler(10, 3, seed=1, labels=list(range(10))).batch(5) == s.batch(5)  # labels alone change nothing
+    assert len(set(sum((s.batch(k) for k in range(3)), []))) == 9
+
+
+def test_balanced_sampling_evens_out_the_classes():
+    s = StepSampler(100, 8, seed=0, labels=LABELS, balanced=True)
+    drawn = [i for step in range(500) for i in s.batch(step)]
+    share = sum(LABELS[i] for i in drawn) / len(drawn)
+    assert 0.45 < share < 0.55  # ≈ 50/50, not 90/10
+    assert len(set(i for i in drawn if LABELS[i] == 0)) > 80  # items within a class are all used
+
+
+def test_balanced_batches_are_a_function_of_seed_and_step():
+    a = StepSampler(100, 8, seed=3, labels=LABELS, balanced=True, references=True)
+    it = iter(a)
+    first = [next(it) for _ in range(6)]
+    resumed = iter(StepSampler(100, 8, seed=3, start_step=4, labels=LABELS, balanced=True, references=True))
+    assert next(resumed) == first[4] and next(resumed) == first[5]
+    assert StepSampler(100, 8, seed=4, labels=LABELS, balanced=True).batch(0) != \
+        StepSampler(100, 8, seed=3, labels=LABELS, balanced=True).batch(0)
+
+
+def test_reference_pairs_share_a_domain():
+    labels = [0] * 50 + [1] * 5 + [2] * 2 + [3]  # domain 3 has a single image
+    s = StepSampler(len(labels), 6, seed=0, labels=labels, references=True)
+    refs = Counter()
+    for step in range(200):
+        b = s.batch(step)
+        assert len(b) == 18
+        src, ref, ref2 = b[:6], b[6:12], b[12:]
+        assert src == StepSampler(len(labels), 6, seed=0).batch(step)  # sources stay the plain permutation
+        for r, r2 in zip(ref, ref2):
+            assert labels[r] == labels[r2]
+            assert r != r2 or labels[r] == 3
+            refs[labels[r]] += 1
+    assert min(refs.values()) > 200  # references class-balanced: ~300 per domain
+
+
+def test_bad_sampler_input():
+    with pytest.raises(I2IError, match="labels"):
+        StepSampler(10, 2, seed=0, balanced=True)
+    with pytest.raises(I2IError, match="labels"):
+        StepSampler(10, 2, seed=0, labels=[0] * 9, references=True)
+    with pytest.raises(I2IError, match="batch_size"):
+        StepSampler(3, 4, seed=0)
+
+
+def test_trainer_asks_for_domain_labels(tmp_path, monkeypatch):
+    cfg = RunConfig.default("stargan")
+    cfg.apply_overrides(["data.image_size=32", "n_train=16", "n_test=4", "g_conv_dim=8", "d_conv_dim=8",
+                         "g_repeat_num=1", "d_repeat_num=3", "batch_size=4", "logger=none", "amp=none"])
+    t = Trainer(cfg, tmp_path / "r", show_progress=False)
+    monkeypatch.setattr(type(t.method), "reference_pairs", True)
+    with pytest.raises(I2IError, match="shapes.*no domain labels"):
+        t.loader()
+    cfg.apply_overrides(["domains=circle,square"])
+    t = Trainer(cfg, tmp_path / "s", show_progress=False)
+    monkeypatch.setattr(type(t.method), "balanced_sampling", True)
+    batch = next(t.loader())
+    assert batch["image"].shape[0] == 12 and batch["label"].shape == (12,)
+    x_label, ref_label, ref2_label = batch["label"].chunk(3)
+    assert torch.equal(ref_label, ref2_label)
