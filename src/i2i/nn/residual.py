@@ -1,5 +1,10 @@
 """Residual blocks shared by the translation generators."""
+import math
+
+import torch.nn.functional as F
 from torch import nn
+
+_INV_SQRT2 = 1 / math.sqrt(2)
 
 
 def instance_norm(channels: int, affine: bool = True, running_stats: bool = True) -> nn.InstanceNorm2d:
@@ -20,3 +25,33 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x):
         return x + self.main(x)
+
+
+class PreActResBlock(nn.Module):
+    """StarGAN v2's ResBlk: [IN] → LReLU → conv3 → [avgpool] → [IN] → LReLU → conv3, plus a
+    shortcut (1x1 conv when the width changes, then avgpool), summed and scaled by 1/√2 so the
+    variance stays one."""
+
+    def __init__(self, dim_in: int, dim_out: int, normalize: bool = False, downsample: bool = False):
+        super().__init__()
+        self.downsample = downsample
+        self.norm1 = nn.InstanceNorm2d(dim_in, affine=True) if normalize else nn.Identity()
+        self.conv1 = nn.Conv2d(dim_in, dim_in, 3, 1, 1)
+        self.norm2 = nn.InstanceNorm2d(dim_in, affine=True) if normalize else nn.Identity()
+        self.conv2 = nn.Conv2d(dim_in, dim_out, 3, 1, 1)
+        self.conv1x1 = nn.Conv2d(dim_in, dim_out, 1, 1, 0, bias=False) if dim_in != dim_out else None
+        self.actv = nn.LeakyReLU(0.2)
+
+    def shortcut(self, x):
+        if self.conv1x1 is not None:
+            x = self.conv1x1(x)
+        return F.avg_pool2d(x, 2) if self.downsample else x
+
+    def residual(self, x):
+        x = self.conv1(self.actv(self.norm1(x)))
+        if self.downsample:
+            x = F.avg_pool2d(x, 2)
+        return self.conv2(self.actv(self.norm2(x)))
+
+    def forward(self, x):
+        return (self.shortcut(x) + self.residual(x)) * _INV_SQRT2
