@@ -41,3 +41,18 @@ def test_classification_loss_single_label_is_softmax_cross_entropy():
     logits, target = torch.randn(6, 4), torch.randint(0, 4, (6,))
     torch.testing.assert_close(losses.classification_loss(logits, target, multi_label=False),
                                F.cross_entropy(logits, target))
+
+
+def test_nonsaturating_loss_is_softplus_of_the_logits():
+    logits = torch.tensor([-2.0, 0.0, 3.0])
+    torch.testing.assert_close(losses.nonsaturating_loss(logits, real=True), F.softplus(-logits).mean())
+    torch.testing.assert_close(losses.nonsaturating_loss(logits, real=False), F.softplus(logits).mean())
+
+
+def test_r1_penalty_of_a_quadratic_discriminator():
+    # D(x) = ½‖x‖² per sample: ∇D = x, so R1 = ½·mean‖x‖².
+    x = torch.randn(4, 3, 5, 5, requires_grad=True)
+    r1 = losses.r1_penalty(0.5 * (x ** 2).flatten(1).sum(1), x)
+    torch.testing.assert_close(r1, 0.5 * (x.detach() ** 2).flatten(1).sum(1).mean())
+    r1.backward()  # differentiable for the discriminator update
+    assert x.grad is not None

@@ -37,3 +37,17 @@ def classification_loss(logits: torch.Tensor, target: torch.Tensor, multi_label:
 
 def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a.float() - b.float()).abs().mean()
+
+
+def nonsaturating_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
+    """BCE with logits against all-real (1) or all-fake (0) targets; with real=True on fakes
+    it is the generator's non-saturating loss −log D(G(z))."""
+    logits = logits.float()
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(real)))
+
+
+def r1_penalty(real_out: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): ½·E‖∇ₓD(x)‖² on real images; `real` must require grad
+    and `real_out` be computed from it."""
+    (grad,) = torch.autograd.grad(real_out.float().sum(), real, create_graph=True)
+    return 0.5 * grad.float().pow(2).flatten(1).sum(1).mean()

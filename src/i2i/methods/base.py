@@ -41,6 +41,9 @@ class Method(nn.Module):
 
     name: ClassVar[str]
     Config: ClassVar[type]
+    balanced_sampling: ClassVar[bool] = False  # sources drawn class-balanced (needs per-item domain labels)
+    reference_pairs: ClassVar[bool] = False  # batches are [sources | references | same-domain references]
+    domains_only: ClassVar[bool] = False  # True: single-label domains, never attribute vectors
 
     def __init__(self, cfg, info: DataInfo):
         super().__init__()

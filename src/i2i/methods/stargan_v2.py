@@ -1,0 +1,336 @@
+"""StarGAN v2 (Choi et al., CVPR 2020): diverse image synthesis for multiple domains.
+
+A generator G(x, s) renders image x in the style s; a style s of domain y comes either from a
+random latent code through the mapping network F_y(z) or from a reference image through the
+style encoder E_y(x). The multi-task discriminator D_y(x) judges x as a real image of domain y.
+Objectives (paper eq. 1-5), with s̃ = F_ỹ(z) or E_ỹ(x_ref):
+    L_adv = E[log D_y(x)] + E[log(1 − D_ỹ(G(x, s̃)))]      (non-saturating, R1 on reals)
+    L_sty = E‖s̃ − E_ỹ(G(x, s̃))‖₁                          style reconstruction
+    L_ds  = E‖G(x, s̃₁) − G(x, s̃₂)‖₁                        diversity sensitive (λ_ds → 0)
+    L_cyc = E‖x − G(G(x, s̃), ŝ)‖₁,  ŝ = E_y(x)              cycle consistency
+    min_{G,F,E} max_D  L_adv + λ_sty·L_sty − λ_ds·L_ds + λ_cyc·L_cyc
+Networks, schedule and defaults follow the official code (clovaai/stargan-v2).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import losses
+from ..nn.adain import AdainResBlock, HighPass
+from ..nn.init import he_init
+from ..nn.residual import PreActResBlock
+from .base import DataInfo, Method
+
+
+@dataclass
+class StarGANv2Config:
+    latent_dim: int = 16
+    style_dim: int = 64
+    hidden_dim: int = 512          # mapping network width
+    dim_in: int = 0                # first conv width (0: the official 2^14 / image size)
+    max_conv_dim: int = 512
+    w_hpf: float = 1.0             # high-pass skip weight (0: off; CelebA-HQ 1, AFHQ 0)
+    fan_path: str = ""             # FAN (wing.ckpt) weights giving the face masks for w_hpf > 0
+    lambda_reg: float = 1.0        # R1
+    lambda_sty: float = 1.0
+    lambda_ds: float = 1.0
+    lambda_cyc: float = 1.0
+    ds_iter: int = 100_000         # λ_ds decays linearly to 0 over this many iterations
+    lr: float = 1e-4
+    f_lr: float = 1e-6             # mapping network
+    beta1: float = 0.0
+    beta2: float = 0.99
+    weight_decay: float = 1e-4
+    ema_beta: float = 0.999
+
+
+def _width(img_size: int, dim_in: int) -> int:
+    return dim_in or 2 ** 14 // img_size
+
+
+def _log2(img_size: int) -> int:
+    n = int(math.log2(img_size))
+    if 2 ** n != img_size or n < 4:
+        raise ValueError(f"image size must be a power of two ≥ 16, got {img_size}")
+    return n
+
+
+class Generator(nn.Module):
+    """Encoder of pre-activation ResBlks (IN), decoder of AdaIN ResBlks; with w_hpf > 0 one
+    more down/up level and the encoder's high frequencies added back under masks."""
+
+    def __init__(self, img_size=256, style_dim=64, max_conv_dim=512, w_hpf=1.0, dim_in=0):
+        super().__init__()
+        dim = _width(img_size, dim_in)
+        self.from_rgb = nn.Conv2d(3, dim, 3, 1, 1)
+        self.encode, self.decode = nn.ModuleList(), nn.ModuleList()
+        self.to_rgb = nn.Sequential(nn.InstanceNorm2d(dim, affine=True), nn.LeakyReLU(0.2), nn.Conv2d(dim, 3, 1))
+        for _ in range(_log2(img_size) - 4 + (w_hpf > 0)):
+            dim_out = min(dim * 2, max_conv_dim)
+            self.encode.append(PreActResBlock(dim, dim_out, normalize=True, downsample=True))
+            self.decode.insert(0, AdainResBlock(dim_out, dim, style_dim, w_hpf, upsample=True))
+            dim = dim_out
+        for _ in range(2):  # bottleneck
+            self.encode.append(PreActResBlock(dim, dim, normalize=True))
+            self.decode.insert(0, AdainResBlock(dim, dim, style_dim, w_hpf))
+        if w_hpf > 0:
+            self.hpf = HighPass(w_hpf)
+
+    def forward(self, x, s, masks=None):
+        x = self.from_rgb(x)
+        cache = {}
+        for block in self.encode:
+            if masks is not None and x.size(2) in (32, 64, 128):
+                cache[x.size(2)] = x
+            x = block(x)
+        for block in self.decode:
+            x = block(x, s)
+            if masks is not None and x.size(2) in (32, 64, 128):
+                mask = masks[0] if x.size(2) == 32 else masks[1]
+                mask = F.interpolate(mask, size=x.size(2), mode="bilinear")
+                x = x + self.hpf(mask * cache[x.size(2)])
+        return self.to_rgb(x)
+
+
+class MappingNetwork(nn.Module):
+    """z → a style code per domain: a shared MLP trunk, then one MLP head per domain."""
+
+    def __init__(self, latent_dim=16, style_dim=64, num_domains=2, hidden_dim=512):
+        super().__init__()
+        layers = [nn.Linear(latent_dim, hidden_dim), nn.ReLU()]
+        for _ in range(3):
+            layers += [nn.Linear(hidden_dim, hidden_dim), nn.ReLU()]
+        self.shared = nn.Sequential(*layers)
+        self.unshared = nn.ModuleList(
+            nn.Sequential(*[m for _ in range(3) for m in (nn.Linear(hidden_dim, hidden_dim), nn.ReLU())],
+                          nn.Linear(hidden_dim, style_dim)) for _ in range(num_domains))
+
+    def forward(self, z, y):
+        h = self.shared(z)
+        return _pick(torch.stack([head(h) for head in self.unshared], dim=1), y)
+
+
+def _trunk(img_size: int, max_conv_dim: int, dim_in: int) -> tuple[list[nn.Module], int]:
+    """The convolutional trunk E and D share: ResBlks down to 4x4, then a 4x4 valid conv."""
+    dim = _width(img_size, dim_in)
+    layers: list[nn.Module] = [nn.Conv2d(3, dim, 3, 1, 1)]
+    for _ in range(_log2(img_size) - 2):
+        dim_out = min(dim * 2, max_conv_dim)
+        layers.append(PreActResBlock(dim, dim_out, downsample=True))
+        dim = dim_out
+    layers += [nn.LeakyReLU(0.2), nn.Conv2d(dim, dim, 4, 1, 0), nn.LeakyReLU(0.2)]
+    return layers, dim
+
+
+class StyleEncoder(nn.Module):
+    def __init__(self, img_size=256, style_dim=64, num_domains=2, max_conv_dim=512, dim_in=0):
+        super().__init__()
+        layers, dim = _trunk(img_size, max_conv_dim, dim_in)
+        self.shared = nn.Sequential(*layers)
+        self.unshared = nn.ModuleList(nn.Linear(dim, style_dim) for _ in range(num_domains))
+
+    def forward(self, x, y):
+        h = self.shared(x).flatten(1)
+        return _pick(torch.stack([head(h) for head in self.unshared], dim=1), y)
+
+
+class Discriminator(nn.Module):
+    """One real/fake logit per domain; D_y(x) is the logit of x's (claimed) domain y."""
+
+    def __init__(self, img_size=256, num_domains=2, max_conv_dim=512, dim_in=0):
+        super().__init__()
+        layers, dim = _trunk(img_size, max_conv_dim, dim_in)
+        self.main = nn.Sequential(*layers, nn.Conv2d(dim, num_domains, 1, 1, 0))
+
+    def forward(self, x, y):
+        return _pick(self.main(x).flatten(1), y)
+
+
+def _pick(per_domain: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return per_domain[torch.arange(y.size(0), device=y.device), y.long()]
+
+
+@contextlib.contextmanager
+def frozen(*nets: nn.Module):
+    """No weight gradients for `nets` inside: their updates would be discarded anyway."""
+    params = [p for net in nets for p in net.parameters()]
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, f in zip(params, flags):
+            p.requires_grad_(f)
+
+
+class StarGANv2(Method):
+    name = "stargan_v2"
+    Config = StarGANv2Config
+    domains_only = True
+    balanced_sampling = True   # the official loader draws every domain equally often
+    reference_pairs = True     # each batch also brings two references of one domain
+
+    def __init__(self, cfg: StarGANv2Config, info: DataInfo):
+        super().__init__(cfg, info)
+        if info.multi_label:
+            raise ValueError("StarGAN v2 needs single-label domains (a domain-folder layout), not attributes")
+        k, size = len(info.domains), info.image_size
+        self.generator = Generator(size, cfg.style_dim, cfg.max_conv_dim, cfg.w_hpf, cfg.dim_in)
+        self.mapping_network = MappingNetwork(cfg.latent_dim, cfg.style_dim, k, cfg.hidden_dim)
+        self.style_encoder = StyleEncoder(size, cfg.style_dim, k, cfg.max_conv_dim, cfg.dim_in)
+        self.discriminator = Discriminator(size, k, cfg.max_conv_dim, cfg.dim_in)
+        for net in self.networks().values():
+            net.apply(he_init)
+        # Averaged copies: every sample and translation uses them.
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+        self.mapping_network_ema = copy.deepcopy(self.mapping_network).requires_grad_(False)
+        self.style_encoder_ema = copy.deepcopy(self.style_encoder).requires_grad_(False)
+        self.mask_provider = None  # built on first use: FAN masks, or all-ones with a warning
+
+    def mask(self, x):
+        """Masks for the high-pass skip (None when it is off)."""
+        if self.cfg.w_hpf <= 0:
+            return None
+        if self.mask_provider is None:
+            from ..nn.fan import mask_provider
+            object.__setattr__(self, "mask_provider", mask_provider(self.cfg.w_hpf, self.cfg.fan_path or None))
+        return self.mask_provider(x)
+
+    def networks(self):
+        return {"generator": self.generator, "mapping_network": self.mapping_network,
+                "style_encoder": self.style_encoder, "discriminator": self.discriminator}
+
+    def build_optimizers(self):
+        c = self.cfg
+        return {name: torch.optim.Adam(net.parameters(), c.f_lr if name == "mapping_network" else c.lr,
+                                       (c.beta1, c.beta2), weight_decay=c.weight_decay)
+                for name, net in self.networks().items()}
+
+    def lambda_ds(self, step: int) -> float:
+        """λ_ds at iteration `step`: linear decay to 0, a function of the step so resume keeps it."""
+        return self.cfg.lambda_ds * max(0.0, 1.0 - step / self.cfg.ds_iter)
+
+    # -- training -------------------------------------------------------------
+    def train_step(self, batch, step):
+        x_real, x_ref, x_ref2 = batch["image"].to(self.device).chunk(3)
+        y_org, y_trg, _ = batch["label"].to(self.device).long().chunk(3)
+        z_trg, z_trg2 = torch.randn(2, x_real.size(0), self.cfg.latent_dim, device=self.device)
+        masks = self.mask(x_real)
+        opt = self.optimizers()
+        logs = {}
+        for kind, guide in (("latent", z_trg), ("ref", x_ref)):
+            d_loss, d_logs = self.d_loss(x_real, y_org, y_trg, guide, kind, masks)
+            opt["discriminator"].zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt["discriminator"].step()
+            logs.update({f"D/{kind}_{k}": v for k, v in d_logs.items()})
+        lambda_ds = self.lambda_ds(step)
+        for kind, guides, trained in (("latent", (z_trg, z_trg2), ("generator", "mapping_network", "style_encoder")),
+                                      ("ref", (x_ref, x_ref2), ("generator",))):
+            idle = [net for name, net in self.networks().items() if name not in trained]
+            with frozen(*idle):
+                g_loss, g_logs = self.g_loss(x_real, y_org, y_trg, guides, kind, masks, lambda_ds)
+                for name in trained:
+                    opt[name].zero_grad(set_to_none=True)
+                g_loss.backward()
+            for name in trained:
+                opt[name].step()
+            logs.update({f"G/{kind}_{k}": v for k, v in g_logs.items()})
+        self.update_ema()
+        logs["G/lambda_ds"] = torch.tensor(lambda_ds)
+        return {k: float(v) for k, v in logs.items()}
+
+    def style(self, guide, y, kind: str, ema: bool = False):
+        if kind == "latent":
+            return (self.mapping_network_ema if ema else self.mapping_network)(guide, y)
+        return (self.style_encoder_ema if ema else self.style_encoder)(guide, y)
+
+    def d_loss(self, x_real, y_org, y_trg, guide, kind, masks):
+        x_real = x_real.detach().requires_grad_(True)
+        with self.autocast():
+            out = self.discriminator(x_real, y_org)
+            loss_real = losses.nonsaturating_loss(out, real=True)
+            loss_reg = losses.r1_penalty(out, x_real)
+            with torch.no_grad():
+                x_fake = self.generator(x_real, self.style(guide, y_trg, kind), masks)
+            loss_fake = losses.nonsaturating_loss(self.discriminator(x_fake, y_trg), real=False)
+        loss = loss_real + loss_fake + self.cfg.lambda_reg * loss_reg
+        return loss, {"real": loss_real.detach(), "fake": loss_fake.detach(), "reg": loss_reg.detach()}
+
+    def g_loss(self, x_real, y_org, y_trg, guides, kind, masks, lambda_ds):
+        c = self.cfg
+        with self.autocast():
+            s_trg = self.style(guides[0], y_trg, kind)
+            x_fake = self.generator(x_real, s_trg, masks)
+            loss_adv = losses.nonsaturating_loss(self.discriminator(x_fake, y_trg), real=True)
+            loss_sty = losses.l1(self.style_encoder(x_fake, y_trg), s_trg)
+            with torch.no_grad():  # the official code detaches the second output
+                x_fake2 = self.generator(x_real, self.style(guides[1], y_trg, kind), masks)
+            loss_ds = losses.l1(x_fake, x_fake2)
+            s_org = self.style_encoder(x_real, y_org)
+            x_rec = self.generator(x_fake, s_org, self.mask(x_fake))
+            loss_cyc = losses.l1(x_rec, x_real)
+        loss = loss_adv + c.lambda_sty * loss_sty - lambda_ds * loss_ds + c.lambda_cyc * loss_cyc
+        return loss, {"adv": loss_adv.detach(), "sty": loss_sty.detach(), "ds": loss_ds.detach(),
+                      "cyc": loss_cyc.detach()}
+
+    @torch.no_grad()
+    def update_ema(self):
+        beta = self.cfg.ema_beta
+        for name, net in self.networks().items():
+            if name == "discriminator":
+                continue
+            ema = getattr(self, f"{name}_ema")
+            torch._foreach_lerp_(list(ema.parameters()), list(net.parameters()), 1.0 - beta)
+
+    # -- inference (averaged networks) ----------------------------------------
+    @torch.no_grad()
+    def latent_style(self, y, z=None, generator: torch.Generator | None = None):
+        """Style codes of domains y from latent codes z (drawn from N(0, I) when None)."""
+        if z is None:
+            z = torch.randn(y.size(0), self.cfg.latent_dim, generator=generator).to(self.device)
+        with self.autocast():
+            return self.mapping_network_ema(z.to(self.device), y.to(self.device)).float()
+
+    @torch.no_grad()
+    def reference_style(self, x_ref, y):
+        with self.autocast():
+            return self.style_encoder_ema(x_ref.to(self.device), y.to(self.device)).float()
+
+    @torch.no_grad()
+    def judge_domain(self, x):
+        """The domain whose discriminator head scores x as most real."""
+        with self.autocast():
+            return self.discriminator.main(x.to(self.device)).flatten(1).float().argmax(1)
+
+    @torch.no_grad()
+    def translate(self, x, target, style=None):
+        """x into domains `target` with style codes `style` (random latent ones when None)."""
+        x, target = x.to(self.device), target.to(self.device).long()
+        s = self.latent_style(target) if style is None else style.to(self.device)
+        with self.autocast():
+            return self.generator_ema(x, s, self.mask(x)).float()
+
+    @torch.no_grad()
+    def sample_grid(self, batch):
+        """Per source row: x, two latent-guided outputs per domain (the same two codes every
+        time), and the reference-guided output with the next row's image as reference."""
+        x = batch["image"].to(self.device)
+        y = batch["label"].to(self.device).long()
+        n, columns = x.size(0), [x]
+        codes = torch.Generator().manual_seed(0)
+        z = torch.randn(2, 1, self.cfg.latent_dim, generator=codes).expand(-1, n, -1)
+        for d in range(len(self.info.domains)):
+            target = torch.full_like(y, d)
+            columns += [self.translate(x, target, self.latent_style(target, z[k])) for k in range(2)]
+        ref, y_ref = x.roll(1, 0), y.roll(1, 0)
+        columns.append(self.translate(x, y_ref, self.reference_style(ref, y_ref)))
+        return torch.stack(columns, dim=1)

@@ -1,0 +1,113 @@
+import pytest
+import torch
+
+from i2i.methods.base import DataInfo, get_method
+from i2i.methods.stargan_v2 import Discriminator, Generator, MappingNetwork, StarGANv2, StarGANv2Config, StyleEncoder
+
+# (img, K, G w_hpf 1, G w_hpf 0, F, E, D) measured on clovaai/stargan-v2
+OFFICIAL = [
+    (256, 2, 43_467_395, 33_892_995, 2_438_272, 20_916_928, 20_852_290),
+    (256, 3, 43_467_395, 33_892_995, 3_259_072, 20_949_760, 20_852_803),
+    (128, 2, 43_206_403, 33_632_003, 2_438_272, 20_799_744, 20_735_106),
+    (128, 3, 43_206_403, 33_632_003, 3_259_072, 20_832_576, 20_735_619),
+    (64, 2, 42_209_283, 32_634_883, 2_438_272, 20_327_808, 20_263_170),
+    (64, 3, 42_209_283, 32_634_883, 3_259_072, 20_360_640, 20_263_683),
+]
+
+
+def count(net):
+    return sum(p.numel() for p in net.parameters())
+
+
+@pytest.mark.parametrize("img,k,g1,g0,f,e,d", OFFICIAL)
+def test_parameter_counts_equal_the_official_code(img, k, g1, g0, f, e, d):
+    m = StarGANv2(StarGANv2Config(w_hpf=0), DataInfo(img, domains=[f"d{i}" for i in range(k)]))
+    assert m.summary() == {"generator": g0, "mapping_network": f, "style_encoder": e, "discriminator": d}
+    assert count(Generator(img, w_hpf=1)) == g1
+
+
+def tiny(w_hpf=0.0, **kw) -> StarGANv2:
+    cfg = StarGANv2Config(latent_dim=4, style_dim=8, hidden_dim=16, dim_in=4, max_conv_dim=16, w_hpf=w_hpf,
+                          ds_iter=10, **kw)
+    torch.manual_seed(0)
+    return StarGANv2(cfg, DataInfo(16, domains=["circle", "square", "triangle"]))
+
+
+def batch(n=2):
+    g = torch.Generator().manual_seed(1)
+    return {"image": torch.rand(3 * n, 3, 16, 16, generator=g) * 2 - 1,
+            "label": torch.tensor([0, 1, 2, 2, 1, 1][:3 * n] if n == 2 else [i % 3 for i in range(3 * n)])}
+
+
+def test_network_output_shapes():
+    x, y = torch.randn(2, 3, 16, 16), torch.tensor([0, 2])
+    s = MappingNetwork(4, 8, 3, 16)(torch.randn(2, 4), y)
+    assert s.shape == (2, 8)
+    assert StyleEncoder(16, 8, 3, 16, 4)(x, y).shape == (2, 8)
+    assert Discriminator(16, 3, 16, 4)(x, y).shape == (2,)
+    assert Generator(16, 8, 16, 0, 4)(x, s).shape == x.shape
+    masks = [torch.ones(2, 1, 16, 16), torch.ones(2, 1, 16, 16)]
+    assert Generator(64, 8, 16, 1, 4)(torch.randn(2, 3, 64, 64), s, masks).shape == (2, 3, 64, 64)
+
+
+def test_heads_pick_the_requested_domain():
+    f = MappingNetwork(4, 8, 3, 16)
+    z = torch.randn(1, 4).expand(3, -1)
+    s = f(z, torch.tensor([0, 1, 2]))
+    assert not torch.allclose(s[0], s[1]) and torch.allclose(s[1], f(z[:1], torch.tensor([1]))[0])
+
+
+def test_one_training_step_updates_every_trained_network_and_logs_the_paper_losses():
+    m = tiny()
+    before = {k: [p.clone() for p in net.parameters()] for k, net in m.networks().items()}
+    logs = m.train_step(batch(), step=0)
+    for kind in ("latent", "ref"):
+        assert {f"D/{kind}_{k}" for k in ("real", "fake", "reg")} <= set(logs)
+        assert {f"G/{kind}_{k}" for k in ("adv", "sty", "ds", "cyc")} <= set(logs)
+    assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
+    for k, net in m.networks().items():
+        assert any(not torch.equal(a, b) for a, b in zip(before[k], net.parameters())), k
+
+
+def test_reference_guided_step_leaves_mapping_network_alone():
+    m = tiny(f_lr=0.0)  # with f_lr 0 only weight decay could move F; weight decay is lr-scaled
+    f0 = [p.clone() for p in m.mapping_network.parameters()]
+    m.train_step(batch(), step=0)
+    assert all(torch.equal(a, b) for a, b in zip(f0, m.mapping_network.parameters()))
+
+
+def test_ema_moves_averaged_weights_by_one_minus_beta():
+    m = tiny(ema_beta=0.9)
+    with torch.no_grad():
+        for p in m.generator.parameters():
+            p.add_(1.0)
+    ema0 = [p.clone() for p in m.generator_ema.parameters()]
+    m.update_ema()
+    for e0, e1, p in zip(ema0, m.generator_ema.parameters(), m.generator.parameters()):
+        torch.testing.assert_close(e1, 0.9 * e0 + 0.1 * p)
+
+
+def test_lambda_ds_decays_linearly_to_zero_and_stays_there():
+    m = tiny(lambda_ds=2.0)  # ds_iter 10
+    assert [m.lambda_ds(s) for s in (0, 5, 10, 20)] == [2.0, 1.0, 0.0, 0.0]
+
+
+def test_translate_uses_styles_and_targets():
+    m = tiny()
+    x, y = torch.randn(2, 3, 16, 16), torch.tensor([1, 1])
+    s1, s2 = m.latent_style(y, torch.randn(2, 4)), m.latent_style(y, torch.randn(2, 4))
+    assert not torch.allclose(m.translate(x, y, s1), m.translate(x, y, s2))
+    assert m.translate(x, y).shape == x.shape
+    assert m.reference_style(x, y).shape == (2, 8)
+
+
+def test_sample_grid_columns():
+    m = tiny()
+    grid = m.sample_grid({"image": torch.randn(3, 3, 16, 16), "label": torch.tensor([0, 1, 2])})
+    assert grid.shape == (3, 1 + 2 * 3 + 1, 3, 16, 16)
+
+
+def test_registry_and_attribute_data_refused():
+    assert get_method("stargan_v2") is StarGANv2
+    with pytest.raises(ValueError, match="single-label domains"):
+        StarGANv2(StarGANv2Config(), DataInfo(16, attributes=["a", "b"]))
