@@ -66,8 +66,70 @@ def test_bad_input_is_one_line_and_exit_2(run, tmp_path, capsys):
 
 def test_console_script_help_lists_every_command():
     out = subprocess.run([sys.executable, "-m", "i2i.cli", "--help"], capture_output=True, text=True, check=True).stdout
-    for cmd in ("train", "translate", "eval", "summary"):
+    for cmd in ("train", "translate", "eval", "sample", "summary"):
         assert cmd in out
-    for cmd in ("train", "translate", "eval", "summary"):
+    for cmd in ("train", "translate", "eval", "sample", "summary"):
         sub = subprocess.run([sys.executable, "-m", "i2i.cli", cmd, "--help"], capture_output=True, text=True)
         assert sub.returncode == 0 and "usage: i2i " + cmd in sub.stdout
+
+
+TINY_V2 = ["steps=3", "data.image_size=32", "n_train=32", "n_test=12", "data.domains=[circle,square,triangle]",
+           "latent_dim=4", "style_dim=8", "hidden_dim=16", "dim_in=8", "max_conv_dim=16", "w_hpf=0",
+           "batch_size=2", "logger=none", "amp=none"]
+
+
+@pytest.fixture(scope="module")
+def run_v2(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "v2"
+    assert main(["train", "stargan_v2", "--data", "shapes", "--out", str(out), "--no-progress", *TINY_V2]) == 0
+    return out
+
+
+def test_v2_latent_translation_gives_n_outputs_that_differ(run_v2, tmp_path, capsys):
+    Image.new("RGB", (40, 30), (30, 30, 200)).save(tmp_path / "a.png")
+    assert main(["translate", str(run_v2), "-i", str(tmp_path / "a.png"), "--target", "square", "--seed", "3",
+                 "-n", "3", "-o", str(tmp_path / "b.png")]) == 0
+    outs = [Image.open(tmp_path / f"b_{k}.png") for k in range(3)]
+    assert all(o.size == (40, 30) for o in outs) and outs[0].tobytes() != outs[1].tobytes()
+    again = tmp_path / "c.png"
+    assert main(["translate", str(run_v2), "-i", str(tmp_path / "a.png"), "-t", "square", "--seed", "3", "-n", "3",
+                 "-o", str(again)]) == 0
+    assert Image.open(tmp_path / "c_1.png").tobytes() == outs[1].tobytes()  # the seed fixes the codes
+
+
+def test_v2_reference_translation_takes_the_reference_folder_as_domain(run_v2, tmp_path):
+    (tmp_path / "triangle").mkdir()
+    Image.new("RGB", (32, 32), (200, 30, 30)).save(tmp_path / "triangle" / "r.png")
+    Image.new("RGB", (32, 32), (30, 200, 30)).save(tmp_path / "a.png")
+    assert main(["translate", str(run_v2), "-i", str(tmp_path / "a.png"), "--reference",
+                 str(tmp_path / "triangle" / "r.png"), "-o", str(tmp_path / "b.png")]) == 0
+    from i2i.api import load
+    t = load(run_v2)
+    ref = t.translate(str(tmp_path / "a.png"), reference=str(tmp_path / "triangle" / "r.png"))
+    assert ref.tobytes() == Image.open(tmp_path / "b.png").tobytes()
+    assert ref.tobytes() == t.translate(str(tmp_path / "a.png"), "triangle",
+                                        reference=str(tmp_path / "triangle" / "r.png")).tobytes()
+
+
+def test_v2_sample_writes_every_grid_and_gif(run_v2, tmp_path):
+    assert main(["sample", str(run_v2), "--out", str(tmp_path / "s"), "--sources", "3", "--steps", "4"]) == 0
+    names = sorted(p.name for p in (tmp_path / "s").iterdir())
+    assert names == ["cycle.png", "interpolation_latent.gif", "interpolation_latent.png",
+                     "interpolation_reference.gif", "interpolation_reference.png", "latent.png", "reference.png"]
+    gif = Image.open(tmp_path / "s" / "interpolation_latent.gif")
+    assert gif.n_frames == 4 + 2  # there and back
+
+
+def test_v2_eval_reports_translation_content_diversity_and_reference(run_v2, capsys):
+    assert main(["eval", str(run_v2), "-n", "6", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert set(r["translation_accuracy"]) == {"latent", "reference"} and 1 <= r["latent_colours"] <= 6
+    assert 0 <= r["reference_colour_match"] <= 1
+
+
+def test_style_options_on_a_method_without_style_are_refused(run, tmp_path, capsys):
+    Image.new("RGB", (32, 32)).save(tmp_path / "a.png")
+    assert main(["translate", str(run), "-i", str(tmp_path / "a.png"), "-t", "red", "-n", "2",
+                 "-o", str(tmp_path / "b.png")]) == 2
+    assert "no style input" in capsys.readouterr().err
+    assert main(["sample", str(run)]) == 2

@@ -69,18 +69,56 @@ class Translator:
             labels[:, k] = v
         return labels
 
+    @property
+    def has_style(self) -> bool:
+        """Whether outputs take a style (StarGAN v2): a random latent code or a reference."""
+        return hasattr(self.method, "reference_style")
+
     @torch.no_grad()
-    def translate(self, image, target):
+    def translate(self, image, target=None, *, reference=None, seed: int | None = None, n: int = 1):
         """Translate a path, PIL image, HWC uint8 array or CHW/NCHW tensor in [-1, 1];
-        returns the same kind (a path input gives a PIL image) at the input's size."""
+        returns the same kind (a path input gives a PIL image) at the input's size.
+
+        Style methods take their style from `reference` (an image of any kind above; its
+        domain unless `target` names one) or else from `n` random latent codes drawn with
+        `seed`, and then return a list of n results when n > 1."""
         x, restore = _as_batch(image)
         h, w = x.shape[-2:]
-        size = self.image_size
-        x_in = resize_exact(x, size).to(self.method.device)
-        out = self.method.translate(x_in, self.target_labels(x_in, target)).cpu()
-        out = resize_exact(out, (h, w))
-        return restore(out.clamp(-1, 1))
+        x_in = resize_exact(x, self.image_size).to(self.method.device)
+        if not self.has_style:
+            if reference is not None or n != 1:
+                raise I2IError(f"{self.method.name} has no style input: a reference or n > 1 needs a style "
+                               "method such as stargan_v2")
+            outs = [self.method.translate(x_in, self.target_labels(x_in, target))]
+        else:
+            outs = self._styled(x_in, target, reference, seed, n)
+        outs = [restore(resize_exact(o.cpu(), (h, w)).clamp(-1, 1)) for o in outs]
+        return outs[0] if n == 1 else outs
 
+    def _styled(self, x, target, reference, seed, n) -> list[torch.Tensor]:
+        if n < 1:
+            raise I2IError(f"n must be at least 1, got {n}")
+        m = self.method
+        if reference is not None:
+            ref, _ = _as_batch(reference)
+            ref = resize_exact(ref, self.image_size).to(m.device)
+            y = (self.target_labels(x, target) if target is not None
+                 else self.reference_domain(ref, reference).expand(x.size(0)))
+            return [m.translate(x, y, m.reference_style(ref.expand(x.size(0), -1, -1, -1), y))] * n
+        if target is None:
+            raise I2IError(f"name a target domain ({', '.join(self.domains)}) or give a reference image")
+        y = self.target_labels(x, target)
+        codes = torch.Generator().manual_seed(0 if seed is None else int(seed))
+        z = torch.randn(n, 1, m.cfg.latent_dim, generator=codes)
+        return [m.translate(x, y, m.latent_style(y, z[k].expand(x.size(0), -1))) for k in range(n)]
+
+    def reference_domain(self, ref: torch.Tensor, source=None) -> torch.Tensor:
+        """A reference's domain: its folder's name when that is a domain (root/<domain>/x.png),
+        else the domain whose discriminator head finds it most real."""
+        if isinstance(source, (str, Path)) and Path(source).parent.name in self.domains:
+            k = self.domains.index(Path(source).parent.name)
+            return torch.tensor([k], device=ref.device)
+        return self.method.judge_domain(ref[:1])
 
 def _as_batch(image):
     if isinstance(image, (str, Path)):

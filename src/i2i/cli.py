@@ -39,9 +39,14 @@ def parser() -> argparse.ArgumentParser:
                         description="Translate an image of any size; the output has the input's size.")
     tr.add_argument("run", type=Path, help="run directory")
     tr.add_argument("--input", "-i", type=Path, required=True, help="input image")
-    tr.add_argument("--target", "-t", required=True,
+    tr.add_argument("--target", "-t",
                     help="attributes to set, e.g. red,striped or large=0 (others keep what D reads from the "
-                         "input), or a domain name")
+                         "input), or a domain name; optional with --reference")
+    tr.add_argument("--reference", "-r", type=Path,
+                    help="style methods: take the style from this image (and its domain, unless --target)")
+    tr.add_argument("--seed", type=int, default=0, help="style methods: seed of the random latent codes")
+    tr.add_argument("-n", type=int, default=1, help="style methods: number of outputs, one latent code each; "
+                                                    "with n > 1 the outputs are OUTPUT's name + _0, _1, …")
     tr.add_argument("--output", "-o", type=Path, required=True, help="output PNG")
     tr.add_argument("--device", default="auto")
 
@@ -54,9 +59,22 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
     e.add_argument("--device", default="auto")
 
+    sm = sub.add_parser("sample", help="sample grids and style interpolations of a style method's run",
+                        description="Write StarGAN v2's kinds of pictures from held-out images of the run's "
+                                    "dataset: latent.png (outputs per domain, one latent code per column), "
+                                    "reference.png (source x reference matrix), cycle.png ([x | translated | "
+                                    "reconstructed]), and interpolation_latent/_reference as PNG and GIF.")
+    sm.add_argument("run", type=Path, help="run directory")
+    sm.add_argument("--out", type=Path, help="output folder (default: RUN/samples/final)")
+    sm.add_argument("--sources", type=int, default=6, help="number of source images")
+    sm.add_argument("--seed", type=int, default=0, help="seed of the latent codes and image choice")
+    sm.add_argument("--steps", type=int, default=8, help="frames of each interpolation")
+    sm.add_argument("--device", default="auto")
+
     s = sub.add_parser("summary", help="parameter counts of a method's networks",
                        description="Build METHOD with the given options and print each network's parameter "
-                                   "count under its official name. c_dim=N sets the number of labels.")
+                                   "count under its official name. c_dim=N sets the number of attribute labels, "
+                                   "num_domains=N the number of domains; img_size is image_size.")
     s.add_argument("method")
     s.add_argument("overrides", nargs="*", metavar="key=value")
     s.add_argument("--json", action="store_true")
@@ -89,9 +107,18 @@ def cmd_translate(a) -> int:
     from .api import load
     from .data.images import save_image, to_tensor
     t = load(a.run, a.device)
-    out = t.translate(a.input, a.target)
-    save_image(to_tensor(out), a.output)
-    print(f"wrote {a.output} ({out.size[0]}×{out.size[1]})")
+    if a.target is None and a.reference is None:
+        raise I2IError("give --target (or, for style methods, --reference)")
+    if a.reference is not None or a.n != 1:
+        out = t.translate(a.input, a.target, reference=a.reference, seed=a.seed, n=a.n)
+    else:
+        out = t.translate(a.input, a.target)
+    outs = out if isinstance(out, list) else [out]
+    paths = [a.output] if len(outs) == 1 else [a.output.with_name(f"{a.output.stem}_{k}{a.output.suffix}")
+                                               for k in range(len(outs))]
+    for img, path in zip(outs, paths):
+        save_image(to_tensor(img), path)
+    print(f"wrote {', '.join(map(str, paths))} ({outs[0].size[0]}×{outs[0].size[1]})")
     return 0
 
 
@@ -102,10 +129,64 @@ def cmd_eval(a) -> int:
     if not t.cfg.data.spec.startswith("shapes"):
         raise I2IError(f"i2i eval has an oracle for the built-in shapes world only; {a.run} was trained on "
                        f"{t.cfg.data.spec}")
-    from .metrics.translation import evaluate_shapes
-    result = evaluate_shapes(t.method, build(t.cfg.data, "test", train=False), n=a.n, seed=a.seed)
-    print(json.dumps(result, indent=2) if a.json else format_eval(result))
+    from .metrics import translation
+    test_set = build(t.cfg.data, "test", train=False)
+    if t.cfg.data.domains:
+        result = translation.evaluate_shapes_domains(t.method, test_set, n=a.n, seed=a.seed)
+        print(json.dumps(result, indent=2) if a.json else format_domain_eval(result))
+    else:
+        result = translation.evaluate_shapes(t.method, test_set, n=a.n, seed=a.seed)
+        print(json.dumps(result, indent=2) if a.json else format_eval(result))
     return 0
+
+
+def cmd_sample(a) -> int:
+    import torch
+
+    from . import sampling
+    from .api import load
+    from .data import build
+    from .data.images import make_grid, save_image
+    t = load(a.run, a.device)
+    if not t.has_style:
+        raise I2IError(f"{a.run} is a {t.method.name} run; i2i sample needs a style method such as stargan_v2")
+    m, out = t.method, a.out or a.run / "samples" / "final"
+    data = build(t.cfg.data, "test", train=False)
+    if len(data) < 2 * a.sources:
+        raise I2IError(f"the test split has {len(data)} images; use --sources ≤ {len(data) // 2}")
+    pick = torch.randperm(len(data), generator=torch.Generator().manual_seed(a.seed))[:2 * a.sources].tolist()
+    items = [data[i] for i in pick]
+    x = torch.stack([it["image"] for it in items]).to(m.device)
+    y = torch.tensor([int(it["label"]) for it in items], device=m.device)
+    x, ref, y, y_ref = x[:a.sources], x[a.sources:], y[:a.sources], y[a.sources:]
+    written = [save_image(sampling.latent_grid(m, x, seed=a.seed), out / "latent.png"),
+               save_image(sampling.reference_matrix(m, x, ref, y_ref), out / "reference.png"),
+               save_image(sampling.cycle_grid(m, x, y, ref, y_ref), out / "cycle.png")]
+    codes = torch.randn(2, m.cfg.latent_dim, generator=torch.Generator().manual_seed(a.seed + 1))
+    ends = {"latent": [m.latent_style(y_ref, codes[k].expand(len(y_ref), -1)) for k in range(2)],
+            "reference": [m.reference_style(ref, y_ref), m.reference_style(ref.roll(1, 0), y_ref.roll(1, 0))]}
+    for kind, (s0, s1) in ends.items():
+        frames = sampling.interpolation(m, x, y_ref, s0, s1, a.steps)
+        grid = make_grid(torch.stack(frames, 1).flatten(0, 1), nrow=len(frames))
+        written += [save_image(grid, out / f"interpolation_{kind}.png"),
+                    sampling.write_gif(frames, out / f"interpolation_{kind}.gif")]
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def format_domain_eval(r: dict) -> str:
+    pct = lambda v: "–" if v is None else f"{v:.1%}"
+    rows = [("", "latent-guided", "reference-guided"),
+            ("target shape reached", pct(r["translation_accuracy"]["latent"]), pct(r["translation_accuracy"]["reference"])),
+            ("content kept", pct(r["content_kept"]["latent"]), pct(r["content_kept"]["reference"])),
+            (f"colours over {r['n_latent']} latent outputs", f"{r['latent_colours']:.2f}", ""),
+            ("stripes vary over latent outputs", pct(r["latent_stripes_mixed"]), ""),
+            ("colour of the reference", "", pct(r["reference_colour_match"])),
+            ("stripes of the reference", "", pct(r["reference_stripes_match"]))]
+    w = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [f"{r['n']} held-out images, each to a random other shape"]
+    lines += ["  ".join(c.ljust(w[i]) for i, c in enumerate(row)).rstrip() for row in rows]
+    return "\n".join(lines)
 
 
 def format_eval(r: dict) -> str:
@@ -124,19 +205,23 @@ def cmd_summary(a) -> int:
     from .config import RunConfig
     from .methods.base import DataInfo, get_method
     cfg = RunConfig.default(a.method)
-    c_dim, rest = 5, []
+    method = get_method(a.method)
+    counts, rest = {}, []
     for pair in a.overrides:
         key, _, value = pair.partition("=")
-        if key == "c_dim":
+        if key in ("c_dim", "num_domains"):
             if not value.isdigit() or int(value) < 1:
-                raise I2IError(f"c_dim={value!r} must be a positive integer")
-            c_dim = int(value)
+                raise I2IError(f"{key}={value!r} must be a positive integer")
+            counts[key] = int(value)
         else:
-            rest.append(pair)
+            rest.append(pair.replace("img_size=", "image_size=", 1) if key == "img_size" else pair)
     cfg.apply_overrides(rest)
-    info = DataInfo(cfg.data.image_size, attributes=[f"a{i}" for i in range(c_dim)])
+    if "num_domains" in counts or (method.domains_only and "c_dim" not in counts):
+        info = DataInfo(cfg.data.image_size, domains=[f"d{i}" for i in range(counts.get("num_domains", 2))])
+    else:
+        info = DataInfo(cfg.data.image_size, attributes=[f"a{i}" for i in range(counts.get("c_dim", 5))])
     try:
-        counts = get_method(a.method)(cfg.model, info).summary()
+        counts = method(cfg.model, info).summary()
     except ValueError as e:
         raise I2IError(f"{a.method}: {e}") from None
     print(json.dumps(counts) if a.json else "\n".join(f"{k}: {v:,}" for k, v in counts.items()))
@@ -152,7 +237,8 @@ def main(argv=None) -> int:
         p.error(f"unrecognized arguments: {' '.join(bad)}")
     if extra:
         args.overrides += extra
-    handler = {"train": cmd_train, "translate": cmd_translate, "eval": cmd_eval, "summary": cmd_summary}
+    handler = {"train": cmd_train, "translate": cmd_translate, "eval": cmd_eval, "sample": cmd_sample,
+               "summary": cmd_summary}
     try:
         return handler[args.command](args)
     except I2IError as e:
