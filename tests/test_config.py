@@ -42,3 +42,12 @@ def test_unknown_method_and_keys_in_yaml(tmp_path):
     (tmp_path / "c.yaml").write_text("method: [\n")
     with pytest.raises(I2IError, match="not valid YAML"):
         RunConfig.load(tmp_path / "c.yaml")
+
+
+def test_every_shipped_config_loads():
+    from pathlib import Path
+    configs = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
+    assert configs
+    for path in configs:
+        cfg = RunConfig.load(path)
+        assert path.stem.startswith(cfg.method)
