@@ -111,3 +111,19 @@ def test_registry_and_attribute_data_refused():
     assert get_method("stargan_v2") is StarGANv2
     with pytest.raises(ValueError, match="single-label domains"):
         StarGANv2(StarGANv2Config(), DataInfo(16, attributes=["a", "b"]))
+
+
+def test_g_levels_deepens_the_generator_for_small_images():
+    s = torch.randn(2, 8)
+    official, deeper = Generator(32, 8, 16, 0, 4), Generator(32, 8, 16, 0, 4, levels=2)
+    assert len(official.encode) == 1 + 2 and len(deeper.encode) == 2 + 2
+    assert deeper(torch.randn(2, 3, 32, 32), s).shape == (2, 3, 32, 32)
+
+
+def test_warmup_trains_generator_and_style_encoder_as_an_autoencoder_only():
+    m = tiny(warmup_steps=1)
+    d0, f0 = [p.clone() for p in m.discriminator.parameters()], [p.clone() for p in m.mapping_network.parameters()]
+    assert set(m.train_step(batch(), step=0)) == {"G/loss_id"}
+    assert all(torch.equal(a, b) for a, b in zip(d0, m.discriminator.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(f0, m.mapping_network.parameters()))
+    assert "D/latent_reg" in m.train_step(batch(), step=1)

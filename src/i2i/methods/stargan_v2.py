@@ -36,6 +36,7 @@ class StarGANv2Config:
     hidden_dim: int = 512          # mapping network width
     dim_in: int = 0                # first conv width (0: the official 2^14 / image size)
     max_conv_dim: int = 512
+    g_levels: int = 0              # G's down/up-sampling levels (0: official, log2(size) − 4, +1 with w_hpf)
     w_hpf: float = 1.0             # high-pass skip weight (0: off; CelebA-HQ 1, AFHQ 0)
     fan_path: str = ""             # FAN (wing.ckpt) weights giving the face masks for w_hpf > 0
     lambda_reg: float = 1.0        # R1
@@ -49,6 +50,8 @@ class StarGANv2Config:
     beta2: float = 0.99
     weight_decay: float = 1e-4
     ema_beta: float = 0.999
+    warmup_steps: int = 0          # not in the paper (0 = official): first train G and E alone as an
+                                   # autoencoder, G(x, E_y(x)) ≈ x, so the game starts from an identity G
 
 
 def _width(img_size: int, dim_in: int) -> int:
@@ -66,13 +69,14 @@ class Generator(nn.Module):
     """Encoder of pre-activation ResBlks (IN), decoder of AdaIN ResBlks; with w_hpf > 0 one
     more down/up level and the encoder's high frequencies added back under masks."""
 
-    def __init__(self, img_size=256, style_dim=64, max_conv_dim=512, w_hpf=1.0, dim_in=0):
+    def __init__(self, img_size=256, style_dim=64, max_conv_dim=512, w_hpf=1.0, dim_in=0, levels=0):
         super().__init__()
+        levels = levels or _log2(img_size) - 4 + (w_hpf > 0)
         dim = _width(img_size, dim_in)
         self.from_rgb = nn.Conv2d(3, dim, 3, 1, 1)
         self.encode, self.decode = nn.ModuleList(), nn.ModuleList()
         self.to_rgb = nn.Sequential(nn.InstanceNorm2d(dim, affine=True), nn.LeakyReLU(0.2), nn.Conv2d(dim, 3, 1))
-        for _ in range(_log2(img_size) - 4 + (w_hpf > 0)):
+        for _ in range(levels):
             dim_out = min(dim * 2, max_conv_dim)
             self.encode.append(PreActResBlock(dim, dim_out, normalize=True, downsample=True))
             self.decode.insert(0, AdainResBlock(dim_out, dim, style_dim, w_hpf, upsample=True))
@@ -183,7 +187,7 @@ class StarGANv2(Method):
         if info.multi_label:
             raise ValueError("StarGAN v2 needs single-label domains (a domain-folder layout), not attributes")
         k, size = len(info.domains), info.image_size
-        self.generator = Generator(size, cfg.style_dim, cfg.max_conv_dim, cfg.w_hpf, cfg.dim_in)
+        self.generator = Generator(size, cfg.style_dim, cfg.max_conv_dim, cfg.w_hpf, cfg.dim_in, cfg.g_levels)
         self.mapping_network = MappingNetwork(cfg.latent_dim, cfg.style_dim, k, cfg.hidden_dim)
         self.style_encoder = StyleEncoder(size, cfg.style_dim, k, cfg.max_conv_dim, cfg.dim_in)
         self.discriminator = Discriminator(size, k, cfg.max_conv_dim, cfg.dim_in)
@@ -222,6 +226,8 @@ class StarGANv2(Method):
     def train_step(self, batch, step):
         x_real, x_ref, x_ref2 = batch["image"].to(self.device).chunk(3)
         y_org, y_trg, _ = batch["label"].to(self.device).long().chunk(3)
+        if step < self.cfg.warmup_steps:
+            return self.identity_step(x_real, y_org)
         z_trg, z_trg2 = torch.randn(2, x_real.size(0), self.cfg.latent_dim, device=self.device)
         masks = self.mask(x_real)
         opt = self.optimizers()
@@ -247,6 +253,18 @@ class StarGANv2(Method):
         self.update_ema()
         logs["G/lambda_ds"] = torch.tensor(lambda_ds)
         return {k: float(v) for k, v in logs.items()}
+
+    def identity_step(self, x_real, y_org):
+        opt = self.optimizers()
+        with frozen(self.mapping_network, self.discriminator), self.autocast():
+            loss_id = losses.l1(self.generator(x_real, self.style_encoder(x_real, y_org), self.mask(x_real)), x_real)
+        for name in ("generator", "style_encoder"):
+            opt[name].zero_grad(set_to_none=True)
+        (self.cfg.lambda_cyc * loss_id).backward()
+        for name in ("generator", "style_encoder"):
+            opt[name].step()
+        self.update_ema()
+        return {"G/loss_id": loss_id.item()}
 
     def style(self, guide, y, kind: str, ema: bool = False):
         if kind == "latent":

@@ -86,11 +86,17 @@ def evaluate_shapes_domains(method, dataset, n: int = 200, seed: int = 0, n_late
     kept = {"latent": [], "reference": []}
     colours, mixed, ref_colour, ref_stripes = [], [], [], []
 
-    def scores(src, out, y):
+    parts = {g: {"centre": [], "size": [], "background": []} for g in acc}
+
+    def scores(src, out, y, guide):
         r = oracle.read(out)
-        ok_content = (((r["cx"] - src["cx"]) ** 2 + (r["cy"] - src["cy"]) ** 2).sqrt() <= centre_tol) \
-            & ((r["size"] - src["size"]).abs() <= size_tol) & ((r["background"] - src["background"]).abs() <= background_tol)
-        return r, r["shape"] == torch.as_tensor([SHAPE_INDEX[method.info.domains[i]] for i in y]), ok_content
+        ok = {"centre": ((r["cx"] - src["cx"]) ** 2 + (r["cy"] - src["cy"]) ** 2).sqrt() <= centre_tol,
+              "size": (r["size"] - src["size"]).abs() <= size_tol,
+              "background": (r["background"] - src["background"]).abs() <= background_tol}
+        for k, v in ok.items():
+            parts[guide][k].append(v)
+        hit = r["shape"] == torch.as_tensor([SHAPE_INDEX[method.info.domains[i]] for i in y])
+        return r, hit, ok["centre"] & ok["size"] & ok["background"]
 
     codes = torch.Generator().manual_seed(seed)
     for start in range(0, n, batch_size):
@@ -102,7 +108,7 @@ def evaluate_shapes_domains(method, dataset, n: int = 200, seed: int = 0, n_late
         reads = []
         for _ in range(n_latent if styled else 1):
             style = method.latent_style(y, generator=codes) if styled else None
-            r, hit, ok = scores(src, method.translate(x, y, style).cpu(), y.tolist())
+            r, hit, ok = scores(src, method.translate(x, y, style).cpu(), y.tolist(), "latent")
             acc["latent"].append(hit), kept["latent"].append(ok), reads.append(r)
         colour_sets = torch.stack([r["colour"] for r in reads], 1)
         colours.append(torch.tensor([len(set(row.tolist())) for row in colour_sets], dtype=torch.float))
@@ -111,7 +117,7 @@ def evaluate_shapes_domains(method, dataset, n: int = 200, seed: int = 0, n_late
         if styled:
             ref_idx = [int(rng.choice(torch.nonzero(targets == d).flatten().numpy())) for d in y.tolist()]
             ref = torch.stack([dataset[i]["image"] for i in ref_idx]).to(method.device)
-            r, hit, ok = scores(src, method.translate(x, y, method.reference_style(ref, y)).cpu(), y.tolist())
+            r, hit, ok = scores(src, method.translate(x, y, method.reference_style(ref, y)).cpu(), y.tolist(), "reference")
             ref_read = oracle.read(ref.cpu())
             acc["reference"].append(hit), kept["reference"].append(ok)
             ref_colour.append(r["colour"] == ref_read["colour"]), ref_stripes.append(r["striped"] == ref_read["striped"])
@@ -120,6 +126,7 @@ def evaluate_shapes_domains(method, dataset, n: int = 200, seed: int = 0, n_late
         "n": n, "n_latent": n_latent if styled else 1,
         "translation_accuracy": {g: mean(v) for g, v in acc.items()},
         "content_kept": {g: mean(v) for g, v in kept.items()},
+        "content_kept_by_part": {g: {k: mean(v) for k, v in p.items()} for g, p in parts.items()},
         "latent_colours": mean(colours),
         "latent_stripes_mixed": mean(mixed),
         "reference_colour_match": mean(ref_colour),
