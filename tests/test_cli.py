@@ -32,6 +32,7 @@ def test_eval_prints_a_table_and_json(run, capsys):
     assert main(["eval", str(run), "-n", "8", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert set(r["target_accuracy"]) == {"red", "green", "blue", "striped", "large"} and r["n"] == 8
+    assert set(r["target_accuracy_set"]) == {"striped", "large"} and "size_changed" in r["shape_kept_by_size_change"]
 
 
 def test_summary_prints_official_counts(capsys):

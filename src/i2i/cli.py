@@ -192,12 +192,16 @@ def format_domain_eval(r: dict) -> str:
 
 
 def format_eval(r: dict) -> str:
-    rows = [("target attribute", "reached", "reached when changed")]
-    rows += [(k, f"{v:.1%}", f"{r['target_accuracy_changed'][k]:.1%}") for k, v in r["target_accuracy"].items()]
-    rows += [("all targets at once", f"{r['all_targets']:.1%}", ""), ("shape kept", f"{r['shape_kept']:.1%}", ""),
-             ("centre kept", f"{r['centre_kept']:.1%}", ""),
-             ("oracle right on sources", f"{r['oracle_on_sources']:.1%}", "")]
-    w = [max(len(row[i]) for row in rows) for i in range(3)]
+    pct = lambda v: "" if v is None else f"{v:.1%}"
+    rows = [("target attribute", "reached", "when changed", "when set", "when cleared")]
+    rows += [(k, pct(v), pct(r["target_accuracy_changed"][k]), pct(r["target_accuracy_set"].get(k)),
+              pct(r["target_accuracy_cleared"].get(k))) for k, v in r["target_accuracy"].items()]
+    rows += [("all targets at once", pct(r["all_targets"]), "", "", ""),
+             ("", "", "size kept", "size changed", ""),
+             *((f"{k} kept", pct(r[f"{k}_kept"]), pct(r[f"{k}_kept_by_size_change"]["size_kept"]),
+                pct(r[f"{k}_kept_by_size_change"]["size_changed"]), "") for k in ("shape", "centre")),
+             ("oracle right on sources", pct(r["oracle_on_sources"]), "", "", "")]
+    w = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [f"{r['n']} held-out images, random valid targets"]
     lines += ["  ".join(c.ljust(w[i]) for i, c in enumerate(row)).rstrip() for row in rows]
     return "\n".join(lines)

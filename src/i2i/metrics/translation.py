@@ -35,7 +35,8 @@ def evaluate_shapes(method, dataset, n: int = 500, seed: int = 0, batch_size: in
     n = min(n, len(dataset))
     hits = {a: [] for a in attrs}
     changed = {a: [] for a in attrs}
-    shape_kept, centre_kept, source_ok = [], [], []
+    turned = {(a, v): [] for a in attrs for v in ("on", "off")}  # changed to 1 / to 0
+    shape_kept, centre_kept, source_ok, size_changed = [], [], [], []
     for start in range(0, n, batch_size):
         items = [dataset[i] for i in range(start, min(n, start + batch_size))]
         x = torch.stack([it["image"] for it in items]).to(method.device)
@@ -48,18 +49,30 @@ def evaluate_shapes(method, dataset, n: int = 500, seed: int = 0, batch_size: in
         for k, a in enumerate(attrs):
             ok = read[:, k] == target[:, k]
             hits[a].append(ok)
-            changed[a].append(ok[target[:, k] != label[:, k]])
+            flip = target[:, k] != label[:, k]
+            changed[a].append(ok[flip])
+            turned[a, "on"].append(ok[flip & (target[:, k] == 1)])
+            turned[a, "off"].append(ok[flip & (target[:, k] == 0)])
         true_shape = torch.stack([it["content"][0] for it in items]).long()
         shape_kept.append(res["shape"] == true_shape)
         centre_kept.append(((res["cx"] - src["cx"]) ** 2 + (res["cy"] - src["cy"]) ** 2).sqrt() <= centre_tol)
+        size_changed.append(target[:, attrs.index("large")] != label[:, attrs.index("large")] if "large" in attrs
+                            else torch.zeros(len(items), dtype=torch.bool))
     mean = lambda xs: float(torch.cat(xs).float().mean()) if sum(len(x) for x in xs) else float("nan")
+    resized = torch.cat(size_changed)
+    split = lambda xs: {"size_kept": mean([torch.cat(xs)[~resized]]), "size_changed": mean([torch.cat(xs)[resized]])}
+    binary = [a for a in attrs if not any(a in g for g in info.exclusive)]
     return {
         "n": n,
         "target_accuracy": {a: mean(hits[a]) for a in attrs},
         "target_accuracy_changed": {a: mean(changed[a]) for a in attrs},
         "all_targets": mean([torch.stack(col, 1).all(1) for col in zip(*hits.values())]),
+        "target_accuracy_set": {a: mean(turned[a, "on"]) for a in binary},
+        "target_accuracy_cleared": {a: mean(turned[a, "off"]) for a in binary},
         "shape_kept": mean(shape_kept),
         "centre_kept": mean(centre_kept),
+        "shape_kept_by_size_change": split(shape_kept),
+        "centre_kept_by_size_change": split(centre_kept),
         "oracle_on_sources": mean(source_ok),
     }
 
