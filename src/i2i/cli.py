@@ -174,8 +174,18 @@ def cmd_sample(a) -> int:
     return 0
 
 
+def _pct(v, missing: str = "") -> str:
+    return missing if v is None else f"{v:.1%}"
+
+
+def _table(title: str, rows: list[tuple]) -> str:
+    """Left-aligned columns under a title line."""
+    w = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join([title] + ["  ".join(c.ljust(w[i]) for i, c in enumerate(row)).rstrip() for row in rows])
+
+
 def format_domain_eval(r: dict) -> str:
-    pct = lambda v: "–" if v is None else f"{v:.1%}"
+    pct = lambda v: _pct(v, "–")
     rows = [("", "latent-guided", "reference-guided"),
             ("target shape reached", pct(r["translation_accuracy"]["latent"]), pct(r["translation_accuracy"]["reference"])),
             ("content kept", pct(r["content_kept"]["latent"]), pct(r["content_kept"]["reference"])),
@@ -185,14 +195,11 @@ def format_domain_eval(r: dict) -> str:
             ("stripes vary over latent outputs", pct(r["latent_stripes_mixed"]), ""),
             ("colour of the reference", "", pct(r["reference_colour_match"])),
             ("stripes of the reference", "", pct(r["reference_stripes_match"]))]
-    w = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = [f"{r['n']} held-out images, each to a random other shape"]
-    lines += ["  ".join(c.ljust(w[i]) for i, c in enumerate(row)).rstrip() for row in rows]
-    return "\n".join(lines)
+    return _table(f"{r['n']} held-out images, each to a random other shape", rows)
 
 
 def format_eval(r: dict) -> str:
-    pct = lambda v: "" if v is None else f"{v:.1%}"
+    pct = _pct
     rows = [("target attribute", "reached", "when changed", "when set", "when cleared")]
     rows += [(k, pct(v), pct(r["target_accuracy_changed"][k]), pct(r["target_accuracy_set"].get(k)),
               pct(r["target_accuracy_cleared"].get(k))) for k, v in r["target_accuracy"].items()]
@@ -201,10 +208,7 @@ def format_eval(r: dict) -> str:
              *((f"{k} kept", pct(r[f"{k}_kept"]), pct(r[f"{k}_kept_by_size_change"]["size_kept"]),
                 pct(r[f"{k}_kept_by_size_change"]["size_changed"]), "") for k in ("shape", "centre")),
              ("oracle right on sources", pct(r["oracle_on_sources"]), "", "", "")]
-    w = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [f"{r['n']} held-out images, random valid targets"]
-    lines += ["  ".join(c.ljust(w[i]) for i, c in enumerate(row)).rstrip() for row in rows]
-    return "\n".join(lines)
+    return _table(f"{r['n']} held-out images, random valid targets", rows)
 
 
 def cmd_summary(a) -> int:

@@ -46,21 +46,24 @@ def evaluate_shapes(method, dataset, n: int = 500, seed: int = 0, batch_size: in
         src, res = oracle.read(x.cpu()), oracle.read(out)
         read = oracle.labels(res, attrs)
         source_ok.append((oracle.labels(src, attrs) == label).all(1))
+        flips = target != label
         for k, a in enumerate(attrs):
-            ok = read[:, k] == target[:, k]
+            ok, flip = read[:, k] == target[:, k], flips[:, k]
             hits[a].append(ok)
-            flip = target[:, k] != label[:, k]
             changed[a].append(ok[flip])
             turned[a, "on"].append(ok[flip & (target[:, k] == 1)])
             turned[a, "off"].append(ok[flip & (target[:, k] == 0)])
         true_shape = torch.stack([it["content"][0] for it in items]).long()
         shape_kept.append(res["shape"] == true_shape)
         centre_kept.append(((res["cx"] - src["cx"]) ** 2 + (res["cy"] - src["cy"]) ** 2).sqrt() <= centre_tol)
-        size_changed.append(target[:, attrs.index("large")] != label[:, attrs.index("large")] if "large" in attrs
-                            else torch.zeros(len(items), dtype=torch.bool))
+        size_changed.append(flips[:, attrs.index("large")] if "large" in attrs else torch.zeros_like(flips[:, 0]))
     mean = lambda xs: float(torch.cat(xs).float().mean()) if sum(len(x) for x in xs) else float("nan")
     resized = torch.cat(size_changed)
-    split = lambda xs: {"size_kept": mean([torch.cat(xs)[~resized]]), "size_changed": mean([torch.cat(xs)[resized]])}
+
+    def split(xs):
+        v = torch.cat(xs)
+        return {"size_kept": mean([v[~resized]]), "size_changed": mean([v[resized]])}
+
     binary = [a for a in attrs if not any(a in g for g in info.exclusive)]
     return {
         "n": n,
