@@ -83,3 +83,26 @@ def test_warmup_trains_g_alone_to_reconstruct_its_input():
     assert set(m.train_step(batch, step=1)) == {"G/loss_id"}
     assert all(torch.equal(a, b) for a, b in zip(d0, m.D.parameters()))
     assert "D/loss_gp" in m.train_step(batch, step=2)
+
+
+def test_batch_norm_generator_keeps_the_official_parameter_count():
+    info = DataInfo(128, attributes=[f"a{i}" for i in range(5)])
+    assert StarGAN(StarGANConfig(g_norm="batch"), info).summary() == {"G": 8_430_528, "D": 44_762_048}
+    with pytest.raises(ValueError, match="g_norm"):
+        StarGAN(StarGANConfig(g_norm="layer"), info)
+
+
+def test_batch_norm_translation_does_not_depend_on_the_batch():
+    m = tiny()
+    m.cfg.g_norm = "batch"
+    m.G = get_method("stargan")(m.cfg, m.info).G
+    batch = {"image": torch.rand(8, 3, 16, 16) * 2 - 1, "label": torch.randint(0, 2, (8, 5)).float()}
+    for step in range(4):
+        m.train_step(batch, step)
+    x, t = batch["image"], torch.ones(8, 5)
+    assert m.G.training  # translate switches to running statistics and back
+    alone = m.translate(x[:1], t[:1])
+    assert torch.allclose(m.translate(x, t)[:1], alone, atol=1e-5) and m.G.training
+    # instance norm (official) keeps per-image statistics, so it is batch-independent as is
+    m2 = tiny()
+    assert torch.allclose(m2.translate(x, t)[:1], m2.translate(x[:1], t[:1]), atol=1e-5)

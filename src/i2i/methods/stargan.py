@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import losses
-from ..nn.residual import ResidualBlock, instance_norm
+from ..nn.residual import ResidualBlock, norm_layer
 from .base import DataInfo, Method
 
 
@@ -36,23 +36,29 @@ class StarGANConfig:
     decay_steps: int = 100_000     # linear decay to 0 over the last `decay_steps` iterations
     warmup_steps: int = 0          # not in the paper (0 = official): first train G alone to
                                    # reconstruct x from its own label, so it starts near identity
+    g_norm: str = "instance"       # official: instance; "batch" keeps absolute colour (see Generator)
 
 
 class Generator(nn.Module):
-    def __init__(self, conv_dim=64, c_dim=5, repeat_num=6):
+    """Instance norm (official) normalises each channel of each image on its own. On images of flat
+    colour that maps every channel to ±(object mask), so absolute colour and background level are
+    lost; norm="batch" keeps them (batch statistics in training, running statistics at inference)."""
+
+    def __init__(self, conv_dim=64, c_dim=5, repeat_num=6, norm="instance"):
         super().__init__()
+        norm = norm_layer(norm)
 
         def down(cin, cout, k, s, p):
-            return [nn.Conv2d(cin, cout, k, s, p, bias=False), instance_norm(cout), nn.ReLU(inplace=True)]
+            return [nn.Conv2d(cin, cout, k, s, p, bias=False), norm(cout), nn.ReLU(inplace=True)]
 
         layers = down(3 + c_dim, conv_dim, 7, 1, 3)
         dim = conv_dim
         for _ in range(2):
             layers += down(dim, dim * 2, 4, 2, 1)
             dim *= 2
-        layers += [ResidualBlock(dim) for _ in range(repeat_num)]
+        layers += [ResidualBlock(dim, norm) for _ in range(repeat_num)]
         for _ in range(2):
-            layers += [nn.ConvTranspose2d(dim, dim // 2, 4, 2, 1, bias=False), instance_norm(dim // 2),
+            layers += [nn.ConvTranspose2d(dim, dim // 2, 4, 2, 1, bias=False), norm(dim // 2),
                        nn.ReLU(inplace=True)]
             dim //= 2
         layers += [nn.Conv2d(dim, 3, 7, 1, 3, bias=False), nn.Tanh()]
@@ -93,7 +99,10 @@ class StarGAN(Method):
     def __init__(self, cfg: StarGANConfig, info: DataInfo):
         super().__init__(cfg, info)
         self.c_dim = len(info.labels)
-        self.G = Generator(cfg.g_conv_dim, self.c_dim, cfg.g_repeat_num)
+        try:
+            self.G = Generator(cfg.g_conv_dim, self.c_dim, cfg.g_repeat_num, cfg.g_norm)
+        except ValueError as e:
+            raise ValueError(f"g_norm: {e}") from None
         self.D = Discriminator(info.image_size, cfg.d_conv_dim, self.c_dim, cfg.d_repeat_num)
 
     def networks(self):
@@ -194,8 +203,15 @@ class StarGAN(Method):
     # -- inference ------------------------------------------------------------
     @torch.no_grad()
     def translate(self, x, target, style=None):
-        with self.autocast():
-            return self.G(x, self.as_condition(target.to(x.device))).float()
+        # Batch norm must use its running statistics here, or an image's output would depend on
+        # its batch; instance norm keeps per-image statistics as the official code does.
+        was_training = self.G.training
+        self.G.train(self.cfg.g_norm == "instance")
+        try:
+            with self.autocast():
+                return self.G(x, self.as_condition(target.to(x.device))).float()
+        finally:
+            self.G.train(was_training)
 
     @torch.no_grad()
     def classify(self, x) -> torch.Tensor:

@@ -13,6 +13,15 @@ def instance_norm(channels: int, affine: bool = True, running_stats: bool = True
     return nn.InstanceNorm2d(channels, affine=affine, track_running_stats=running_stats)
 
 
+def norm_layer(kind: str):
+    """A norm factory by name: "instance" (StarGAN's official choice) or "batch"."""
+    if kind == "instance":
+        return instance_norm
+    if kind == "batch":
+        return nn.BatchNorm2d
+    raise ValueError(f"norm must be 'instance' or 'batch', got {kind!r}")
+
+
 class ResidualBlock(nn.Module):
     """conv3-norm-ReLU-conv3-norm with an identity skip (StarGAN's bottleneck block)."""
 
