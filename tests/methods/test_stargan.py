@@ -28,8 +28,8 @@ def test_registry_finds_stargan_by_name():
     assert get_method("stargan") is StarGAN
 
 
-def tiny(attrs=("red", "green", "blue", "striped", "large"), domains=()):
-    cfg = StarGANConfig(g_conv_dim=8, d_conv_dim=8, g_repeat_num=1, d_repeat_num=3, n_critic=2)
+def tiny(attrs=("red", "green", "blue", "striped", "large"), domains=(), g_norm="instance"):
+    cfg = StarGANConfig(g_conv_dim=8, d_conv_dim=8, g_repeat_num=1, d_repeat_num=3, n_critic=2, g_norm=g_norm)
     info = DataInfo(16, attributes=list(attrs), domains=list(domains), exclusive=[["red", "green", "blue"]] if attrs else [])
     return StarGAN(cfg, info)
 
@@ -93,9 +93,7 @@ def test_batch_norm_generator_keeps_the_official_parameter_count():
 
 
 def test_batch_norm_translation_does_not_depend_on_the_batch():
-    m = tiny()
-    m.cfg.g_norm = "batch"
-    m.G = get_method("stargan")(m.cfg, m.info).G
+    m = tiny(g_norm="batch")
     batch = {"image": torch.rand(8, 3, 16, 16) * 2 - 1, "label": torch.randint(0, 2, (8, 5)).float()}
     for step in range(4):
         m.train_step(batch, step)
