@@ -200,14 +200,16 @@ def format_domain_eval(r: dict) -> str:
 
 def format_eval(r: dict) -> str:
     pct = _pct
-    rows = [("target attribute", "reached", "when changed", "when set", "when cleared")]
+    judged = r.get("classifier_accuracy_changed") or {}
+    rows = [("target attribute", "reached", "when changed", "when set", "when cleared",
+             "D_cls says reached, when changed" if judged else "")]
     rows += [(k, pct(v), pct(r["target_accuracy_changed"][k]), pct(r["target_accuracy_set"].get(k)),
-              pct(r["target_accuracy_cleared"].get(k))) for k, v in r["target_accuracy"].items()]
-    rows += [("all targets at once", pct(r["all_targets"]), "", "", ""),
-             ("", "", "size kept", "size changed", ""),
+              pct(r["target_accuracy_cleared"].get(k)), pct(judged.get(k))) for k, v in r["target_accuracy"].items()]
+    rows += [("all targets at once", pct(r["all_targets"]), "", "", "", ""),
+             ("", "", "size kept", "size changed", "", ""),
              *((f"{k} kept", pct(r[f"{k}_kept"]), pct(r[f"{k}_kept_by_size_change"]["size_kept"]),
-                pct(r[f"{k}_kept_by_size_change"]["size_changed"]), "") for k in ("shape", "centre")),
-             ("oracle right on sources", pct(r["oracle_on_sources"]), "", "", "")]
+                pct(r[f"{k}_kept_by_size_change"]["size_changed"]), "", "") for k in ("shape", "centre")),
+             ("oracle right on sources", pct(r["oracle_on_sources"]), "", "", "", "")]
     return _table(f"{r['n']} held-out images, random valid targets", rows)
 
 

@@ -36,3 +36,19 @@ def test_breakdown_without_a_size_attribute_has_no_size_changed_cases():
     r = evaluate_shapes(NoSize(), ShapesDataset(20, 64, attributes=ATTRS[:4], split="test"), n=20)
     assert r["shape_kept_by_size_change"]["size_kept"] == 1.0
     assert math.isnan(r["shape_kept_by_size_change"]["size_changed"])
+
+
+def test_a_classifier_that_always_agrees_with_the_target_is_reported_as_fooled():
+    class Fooled(Identity):
+        """Changes nothing, yet its classifier reads whatever was asked for: G fooling D_cls."""
+        def translate(self, x, target, style=None):
+            self.last_target = target
+            return x
+
+        def classify(self, x):
+            return self.last_target
+
+    r = evaluate_shapes(Fooled(), ShapesDataset(40, 64, split="test"), n=40, batch_size=20)
+    assert r["classifier_accuracy_changed"] == {a: 1.0 for a in ATTRS}
+    assert all(r["target_accuracy_changed"][a] == 0.0 for a in ATTRS)
+    assert evaluate_shapes(Identity(), ShapesDataset(20, 64, split="test"), n=20)["classifier_accuracy_changed"] is None

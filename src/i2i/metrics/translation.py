@@ -4,6 +4,9 @@ Each held-out image is translated to a random valid target (one colour of the ex
 group, each binary attribute drawn at random); the oracle then reads the output. A target
 attribute counts as reached when the oracle reads the target value; content is kept when the
 shape equals the source's and the centre moved by at most `centre_tol` of the image width.
+For methods with an auxiliary classifier (StarGAN's D_cls) the classifier's reading of each
+changed attribute is reported beside the oracle's: where the classifier says "reached" and the
+oracle does not, G has learnt to fool its classifier rather than to make the change.
 """
 from __future__ import annotations
 
@@ -35,6 +38,8 @@ def evaluate_shapes(method, dataset, n: int = 500, seed: int = 0, batch_size: in
     n = min(n, len(dataset))
     hits = {a: [] for a in attrs}
     changed = {a: [] for a in attrs}
+    judged = {a: [] for a in attrs}  # changed attributes the method's own classifier reads as the target
+    classify = getattr(method, "classify", None) if info.multi_label else None
     turned = {(a, v): [] for a in attrs for v in ("on", "off")}  # changed to 1 / to 0
     shape_kept, centre_kept, source_ok, size_changed = [], [], [], []
     for start in range(0, n, batch_size):
@@ -45,12 +50,15 @@ def evaluate_shapes(method, dataset, n: int = 500, seed: int = 0, batch_size: in
         out = method.translate(x, target.to(method.device)).cpu()
         src, res = oracle.read(x.cpu()), oracle.read(out)
         read = oracle.labels(res, attrs)
+        belief = (classify(out.to(method.device)).cpu() > 0.5).float() if classify else None
         source_ok.append((oracle.labels(src, attrs) == label).all(1))
         flips = target != label
         for k, a in enumerate(attrs):
             ok, flip = read[:, k] == target[:, k], flips[:, k]
             hits[a].append(ok)
             changed[a].append(ok[flip])
+            if belief is not None:
+                judged[a].append((belief[:, k] == target[:, k])[flip])
             turned[a, "on"].append(ok[flip & (target[:, k] == 1)])
             turned[a, "off"].append(ok[flip & (target[:, k] == 0)])
         true_shape = torch.stack([it["content"][0] for it in items]).long()
@@ -70,6 +78,7 @@ def evaluate_shapes(method, dataset, n: int = 500, seed: int = 0, batch_size: in
         "target_accuracy": {a: mean(hits[a]) for a in attrs},
         "target_accuracy_changed": {a: mean(changed[a]) for a in attrs},
         "all_targets": mean([torch.stack(col, 1).all(1) for col in zip(*hits.values())]),
+        "classifier_accuracy_changed": {a: mean(judged[a]) for a in attrs} if classify else None,
         "target_accuracy_set": {a: mean(turned[a, "on"]) for a in binary},
         "target_accuracy_cleared": {a: mean(turned[a, "off"]) for a in binary},
         "shape_kept": mean(shape_kept),
