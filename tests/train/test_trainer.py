@@ -83,3 +83,9 @@ def test_step_sampler_is_a_function_of_the_step():
     assert first[4] == StepSampler(10, 3, seed=1, start_step=4).batch(4)
     epoch0 = sum(first[:3], [])
     assert len(set(epoch0)) == 9  # no repeats inside an epoch
+
+
+def test_progress_bar_names_keep_the_network_so_d_and_g_terms_stay_apart():
+    from i2i.train.trainer import short_name
+    names = [short_name(k) for k in ("D/loss_fake", "G/loss_fake", "D/loss_cls", "G/loss_cls", "G/lambda_ds")]
+    assert names == ["D_fake", "G_fake", "D_cls", "G_cls", "G_lambda_ds"]

@@ -65,7 +65,8 @@ def evaluate_shapes(method, dataset, n: int = 500, seed: int = 0, batch_size: in
         shape_kept.append(res["shape"] == true_shape)
         centre_kept.append(((res["cx"] - src["cx"]) ** 2 + (res["cy"] - src["cy"]) ** 2).sqrt() <= centre_tol)
         size_changed.append(flips[:, attrs.index("large")] if "large" in attrs else torch.zeros_like(flips[:, 0]))
-    mean = lambda xs: float(torch.cat(xs).float().mean()) if sum(len(x) for x in xs) else float("nan")
+    # None where nothing was selected (e.g. no size changes): JSON has no NaN
+    mean = lambda xs: float(torch.cat(xs).float().mean()) if sum(len(x) for x in xs) else None
     resized = torch.cat(size_changed)
 
     def split(xs):

@@ -36,6 +36,13 @@ def collate(items: list[dict]) -> dict:
     return {k: torch.stack([torch.as_tensor(it[k]) for it in items]) for k in items[0]}
 
 
+def short_name(key: str) -> str:
+    """Progress-bar label of a logged loss: "D/loss_fake" -> "D_fake". The network stays in the
+    name, since D and G log terms with the same name (StarGAN's loss_fake, loss_cls)."""
+    net, _, term = key.partition("/")
+    return f"{net}_{term.removeprefix('loss_')}" if term else key
+
+
 class Trainer:
     def __init__(self, cfg: RunConfig, run_dir: Path, resume: bool = False, show_progress: bool = True):
         self.cfg, self.run_dir, self.show_progress = cfg, Path(run_dir), show_progress
@@ -155,7 +162,7 @@ class Trainer:
                     means["steps_per_s"] = t.log_every / max(now - tick, 1e-9)
                     tick, running = now, {}
                     self.logger.scalars(self.step, means)
-                    bar.set_postfix({k.split("/")[-1] if "/" in k else k: f"{v:.3g}" for k, v in means.items()
+                    bar.set_postfix({short_name(k): f"{v:.3g}" for k, v in means.items()
                                      if k.startswith(("D/", "G/"))}, refresh=False)
                 if self.step % t.sample_every == 0 or self.step == t.steps:
                     self.sample(fixed)
