@@ -191,6 +191,7 @@ def format_domain_eval(r: dict) -> str:
             ("content kept", pct(r["content_kept"]["latent"]), pct(r["content_kept"]["reference"])),
             *((f"  {k} kept", pct(v), pct(r["content_kept_by_part"]["reference"][k]))
               for k, v in r["content_kept_by_part"]["latent"].items()),
+            ("  centre and size kept", pct(r["content_kept_spatial"]["latent"]), pct(r["content_kept_spatial"]["reference"])),
             (f"colours over {r['n_latent']} latent outputs", f"{r['latent_colours']:.2f}", ""),
             ("stripes vary over latent outputs", pct(r["latent_stripes_mixed"]), ""),
             ("colour of the reference", "", pct(r["reference_colour_match"])),

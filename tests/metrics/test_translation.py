@@ -2,7 +2,7 @@ import torch
 
 from i2i.data.shapes import ShapesDataset
 from i2i.methods.base import DataInfo
-from i2i.metrics.translation import evaluate_shapes
+from i2i.metrics.translation import evaluate_shapes, evaluate_shapes_domains
 
 ATTRS = ["red", "green", "blue", "striped", "large"]
 
@@ -50,3 +50,55 @@ def test_a_classifier_that_always_agrees_with_the_target_is_reported_as_fooled()
     assert r["classifier_accuracy_changed"] == {a: 1.0 for a in ATTRS}
     assert all(r["target_accuracy_changed"][a] == 0.0 for a in ATTRS)
     assert evaluate_shapes(Identity(), ShapesDataset(20, 64, split="test"), n=20)["classifier_accuracy_changed"] is None
+
+
+DOMAINS = ["circle", "square", "triangle"]
+
+
+class KeepsInput:
+    """No style input (like StarGAN): returns its input, so it keeps all content and never
+    reaches another shape."""
+    info = DataInfo(32, domains=DOMAINS)
+    device = torch.device("cpu")
+
+    def translate(self, x, target, style=None):
+        return x
+
+
+class CopiesStyleImage(KeepsInput):
+    """A styled method whose 'style' is an image of the target shape, returned as the output:
+    it reaches every target and takes the reference's colour and stripes, keeping no content."""
+
+    def __init__(self, pool):
+        self.pool = pool  # held-out images of every shape, other seeds
+
+    def latent_style(self, y, generator=None):
+        picks = []
+        for d in y.tolist():
+            ids = [i for i, t in enumerate(self.pool.targets) if t == d]
+            picks.append(self.pool[ids[int(torch.randint(len(ids), (1,), generator=generator))]]["image"])
+        return torch.stack(picks)
+
+    def reference_style(self, ref, y):
+        return ref
+
+    def translate(self, x, target, style=None):
+        return style
+
+
+def test_domain_eval_of_a_method_that_keeps_its_input():
+    r = evaluate_shapes_domains(KeepsInput(), ShapesDataset(30, 32, domains=DOMAINS, split="test"), n=30, batch_size=15)
+    assert r["translation_accuracy"] == {"latent": 0.0, "reference": None}
+    assert r["content_kept"]["latent"] == 1.0 and r["content_kept_spatial"]["latent"] == 1.0
+    assert r["content_kept_by_part"]["latent"] == {"centre": 1.0, "size": 1.0, "background": 1.0}
+    assert r["latent_colours"] == 1.0 and r["reference_colour_match"] is None
+
+
+def test_domain_eval_of_a_method_that_outputs_its_style_image():
+    pool = ShapesDataset(60, 32, domains=DOMAINS, split="test", seed=7)
+    r = evaluate_shapes_domains(CopiesStyleImage(pool), ShapesDataset(20, 32, domains=DOMAINS, split="test"),
+                                n=20, n_latent=4, batch_size=10)
+    assert r["translation_accuracy"] == {"latent": 1.0, "reference": 1.0}
+    assert r["reference_colour_match"] == 1.0 and r["reference_stripes_match"] == 1.0
+    assert r["latent_colours"] > 1.5  # four random images rarely share one colour
+    assert r["content_kept_spatial"]["reference"] < 0.5  # another image's position and size

@@ -110,6 +110,7 @@ def evaluate_shapes_domains(method, dataset, n: int = 200, seed: int = 0, n_late
     n = min(n, len(dataset))
     acc = {"latent": [], "reference": []}
     kept = {"latent": [], "reference": []}
+    spatial = {"latent": [], "reference": []}  # centre and size only: background left out
     colours, mixed, ref_colour, ref_stripes = [], [], [], []
 
     parts = {g: {"centre": [], "size": [], "background": []} for g in acc}
@@ -121,6 +122,7 @@ def evaluate_shapes_domains(method, dataset, n: int = 200, seed: int = 0, n_late
               "background": (r["background"] - src["background"]).abs() <= background_tol}
         for k, v in ok.items():
             parts[guide][k].append(v)
+        spatial[guide].append(ok["centre"] & ok["size"])
         hit = r["shape"] == torch.as_tensor([SHAPE_INDEX[method.info.domains[i]] for i in y])
         return r, hit, ok["centre"] & ok["size"] & ok["background"]
 
@@ -152,6 +154,7 @@ def evaluate_shapes_domains(method, dataset, n: int = 200, seed: int = 0, n_late
         "n": n, "n_latent": n_latent if styled else 1,
         "translation_accuracy": {g: mean(v) for g, v in acc.items()},
         "content_kept": {g: mean(v) for g, v in kept.items()},
+        "content_kept_spatial": {g: mean(v) for g, v in spatial.items()},
         "content_kept_by_part": {g: {k: mean(v) for k, v in p.items()} for g, p in parts.items()},
         "latent_colours": mean(colours),
         "latent_stripes_mixed": mean(mixed),
