@@ -15,14 +15,14 @@ from .methods.base import get_method
 
 @dataclass
 class DataConfig:
-    spec: str = "shapes"               # shapes | celeba:PATH | folders:PATH
+    spec: str = "shapes"               # shapes | digits | celeba:PATH | folders:PATH
     image_size: int = 128
     attributes: list[str] = field(default_factory=list)  # empty: the layout's default
     n_train: int = 20_000              # built-in worlds only
     n_test: int = 500                  # built-in worlds; CelebA keeps the official 1,999
     crop: int = 178                    # CelebA centre crop before resizing
     stripe_period: float = 0.0         # shapes: stripe period in px (0: the world's default)
-    domains: list[str] = field(default_factory=list)  # shapes: shape names as domains; folders: a subset
+    domains: list[str] = field(default_factory=list)  # shapes: shape names as domains; folders, digits: a subset
     random_crop_prob: float = 0.0      # folders, training: P(random resized crop) as StarGAN v2 (0.5)
 
 

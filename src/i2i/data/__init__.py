@@ -31,6 +31,9 @@ def build(cfg, split: str = "train", train: bool = True):
         attrs = list(cfg.attributes) or SHAPES_DEFAULT_ATTRIBUTES
         colours = [a for a in attrs if a in PALETTE] or ["red", "green", "blue"]
         return ShapesDataset(n, cfg.image_size, attributes=attrs, colours=colours, **common)
+    if kind == "digits":
+        from .digits import DigitsDataset
+        return DigitsDataset(split, cfg.image_size, digits=list(cfg.domains) or None)
     if kind == "celeba" and cfg.domains:
         raise I2IError(f"data.domains={list(cfg.domains)} does not apply to CelebA; pick labels with data.attributes")
     from .layouts import open_dataset
@@ -56,4 +59,5 @@ def info(dataset, image_size: int):
     attributes = list(getattr(dataset, "attributes", []) or [])
     domains = [] if attributes else list(getattr(dataset, "domains", []) or [])
     groups = [[a for a in g if a in attributes] for g in EXCLUSIVE_GROUPS]
-    return DataInfo(image_size, attributes=attributes, domains=domains, exclusive=[g for g in groups if len(g) > 1])
+    return DataInfo(image_size, channels=getattr(dataset, "channels", 3), attributes=attributes, domains=domains,
+                    exclusive=[g for g in groups if len(g) > 1])
