@@ -134,3 +134,44 @@ def test_style_options_on_a_method_without_style_are_refused(run, tmp_path, caps
                  "-o", str(tmp_path / "b.png")]) == 2
     assert "no style input" in capsys.readouterr().err
     assert main(["sample", str(run)]) == 2
+
+
+@pytest.fixture(scope="module")
+def dcgan_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "dcgan"
+    assert main(["train", "dcgan", "--data", "digits", "--out", str(out), "--no-progress", "steps=3",
+                 "image_size=16", "ngf=8", "ndf=8", "batch_size=16", "logger=none", "amp=none"]) == 0
+    return out
+
+
+def test_generate_writes_a_grid(dcgan_run, tmp_path, capsys):
+    assert main(["generate", str(dcgan_run), "-n", "12", "--nrow", "4", "-o", str(tmp_path / "g.png")]) == 0
+    assert Image.open(tmp_path / "g.png").size == (4 * 18 + 2, 3 * 18 + 2)  # 16 px tiles, 2 px padding
+
+
+def test_generate_refuses_a_translation_run(run, capsys):
+    assert main(["generate", str(run), "-n", "4"]) == 2
+    assert "use i2i translate" in capsys.readouterr().err
+
+
+def test_eval_of_a_digits_run_reads_samples_with_the_oracle(dcgan_run, capsys):
+    assert main(["eval", str(dcgan_run), "-n", "50", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["n"] == 50 and len(r["class_share"]) == 10 and abs(sum(r["class_share"]) - 1) < 1e-3
+    assert r["digits_fd"] > r["digits_fd_floor"] > 0  # 3 steps of training are far from real digits
+
+
+def test_generate_a_requested_digit_from_a_cgan_run_and_its_eval(tmp_path, capsys):
+    out = tmp_path / "cgan"
+    assert main(["train", "cgan", "--data", "digits", "--out", str(out), "--no-progress", "steps=2",
+                 "image_size=16", "ngf=8", "ndf=8", "batch_size=16", "logger=none", "amp=none"]) == 0
+    assert main(["generate", str(out), "-n", "4", "--label", "7", "-o", str(tmp_path / "sevens.png")]) == 0
+    assert main(["generate", str(out), "-n", "4", "--label", "x"]) == 2
+    assert "unknown label 'x'" in capsys.readouterr().err
+    assert main(["eval", str(out), "-n", "40", "--json"]) == 0
+    assert 0 <= json.loads(capsys.readouterr().out)["requested_digit_read"] <= 1
+
+
+def test_generate_refuses_a_label_for_an_unconditional_run(dcgan_run, capsys):
+    assert main(["generate", str(dcgan_run), "-n", "4", "--label", "7"]) == 2
+    assert "no class input" in capsys.readouterr().err

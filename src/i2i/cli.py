@@ -14,7 +14,9 @@ EPILOG = """examples:
   i2i train stargan --out runs/shapes --resume
   i2i translate runs/shapes --input in.png --target red,striped --output out.png
   i2i eval runs/shapes --json
-  i2i summary stargan image_size=128 c_dim=5 --json"""
+  i2i summary stargan image_size=128 c_dim=5 --json
+  i2i train dcgan --data digits image_size=32 --out runs/dcgan
+  i2i generate runs/dcgan -n 64 -o digits.png"""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -28,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
                                    "train keys; write data.x / train.x / model.x when a name is ambiguous). "
                                    "The run directory receives config.yaml, checkpoints/, samples/ and logs/.")
     t.add_argument("method", help="method name, e.g. stargan")
-    t.add_argument("--data", help="shapes | celeba:PATH | folders:PATH (default: the config's, else shapes)")
+    t.add_argument("--data", help="shapes | digits | celeba:PATH | folders:PATH (default: the config's, else shapes)")
     t.add_argument("--config", type=Path, help="YAML config file (method, model, data, train sections)")
     t.add_argument("--out", type=Path, help="run directory (default: runs/METHOD)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
@@ -51,13 +53,27 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", default="auto")
 
     e = sub.add_parser("eval", help="score a trained run with the built-in oracle",
-                       description="Translate held-out images of the built-in world to random valid targets and "
-                                   "report how often the oracle reads each target and the kept content.")
+                       description="Shapes runs: translate held-out images to random valid targets and report how "
+                                   "often the oracle reads each target and the kept content. Digits runs: draw "
+                                   "N samples and report the digits the oracle reads, its confidence and "
+                                   "digits-FD beside the real-vs-real floor.")
     e.add_argument("run", type=Path, help="run directory")
-    e.add_argument("-n", type=int, default=500, help="held-out images (default 500)")
+    e.add_argument("-n", type=int, default=None, help="held-out images (shapes, default 500) or samples (digits, "
+                                                       "default 1000)")
     e.add_argument("--seed", type=int, default=0, help="seed for the random targets")
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
     e.add_argument("--device", default="auto")
+
+    g = sub.add_parser("generate", help="samples of a generative run as a grid",
+                       description="Draw N samples from a generative method's run (dcgan, ...) and write them "
+                                   "as one PNG grid.")
+    g.add_argument("run", type=Path, help="run directory")
+    g.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the latent codes")
+    g.add_argument("--label", help="conditional methods (cgan): the class to draw, e.g. 7 (default: every class in turn)")
+    g.add_argument("--nrow", type=int, default=8, help="samples per grid row")
+    g.add_argument("--output", "-o", type=Path, help="output PNG (default: RUN/samples/generated.png)")
+    g.add_argument("--device", default="auto")
 
     sm = sub.add_parser("sample", help="sample grids and style interpolations of a style method's run",
                         description="Write StarGAN v2's kinds of pictures from held-out images of the run's "
@@ -126,17 +142,49 @@ def cmd_eval(a) -> int:
     from .api import load
     from .data import build
     t = load(a.run, a.device)
+    if t.cfg.data.spec == "digits":
+        from .metrics.digits import evaluate_generation
+        result = evaluate_generation(t.method, n=a.n or 1000, seed=a.seed)
+        print(json.dumps(result, indent=2) if a.json else format_generation_eval(result))
+        return 0
     if not t.cfg.data.spec.startswith("shapes"):
-        raise I2IError(f"i2i eval has an oracle for the built-in shapes world only; {a.run} was trained on "
-                       f"{t.cfg.data.spec}")
+        raise I2IError(f"i2i eval has oracles for the built-in worlds only (shapes, digits); {a.run} was "
+                       f"trained on {t.cfg.data.spec}")
     from .metrics import translation
     test_set = build(t.cfg.data, "test", train=False)
     if t.cfg.data.domains:
-        result = translation.evaluate_shapes_domains(t.method, test_set, n=a.n, seed=a.seed)
+        result = translation.evaluate_shapes_domains(t.method, test_set, n=a.n or 500, seed=a.seed)
         print(json.dumps(result, indent=2) if a.json else format_domain_eval(result))
     else:
-        result = translation.evaluate_shapes(t.method, test_set, n=a.n, seed=a.seed)
+        result = translation.evaluate_shapes(t.method, test_set, n=a.n or 500, seed=a.seed)
         print(json.dumps(result, indent=2) if a.json else format_eval(result))
+    return 0
+
+
+def cmd_generate(a) -> int:
+    import torch
+
+    from .api import load
+    from .data.images import make_grid, save_image
+    if a.n < 1:
+        raise I2IError(f"-n must be at least 1, got {a.n}")
+    t = load(a.run, a.device)
+    cond = None
+    if a.label is not None:
+        labels = t.method.info.labels
+        if not hasattr(t.method, "condition"):
+            raise I2IError(f"{a.run} is a {t.method.name} run, which has no class input; drop --label")
+        if a.label not in labels:
+            raise I2IError(f"unknown label {a.label!r}; this run knows {', '.join(labels)}")
+        cond = labels.index(a.label)
+    try:
+        x = t.method.generate(a.n, cond, generator=torch.Generator().manual_seed(a.seed))
+    except NotImplementedError:
+        raise I2IError(f"{a.run} is a {t.method.name} run, which translates rather than generates; "
+                       "use i2i translate") from None
+    out = a.output or a.run / "samples" / "generated.png"
+    save_image(make_grid(x.cpu(), nrow=a.nrow), out)
+    print(f"wrote {out} ({a.n} samples)")
     return 0
 
 
@@ -199,6 +247,15 @@ def format_domain_eval(r: dict) -> str:
     return _table(f"{r['n']} held-out images, each to a random other shape", rows)
 
 
+def format_generation_eval(r: dict) -> str:
+    rows = [("samples read as each digit", "  ".join(f"{d}:{s:.0%}" for d, s in enumerate(r["class_share"]))),
+            ("digits with ≥ 4% of samples", f"{r['classes_at_least_4pct']} of 10"),
+            ("oracle confidence ≥ 0.9", _pct(r["confident_share"])),
+            *([("requested digit read", _pct(r["requested_digit_read"]))] if r.get("requested_digit_read") is not None else []),
+            ("digits-FD (real-vs-real floor)", f"{r['digits_fd']:.1f} ({r['digits_fd_floor']:.1f})")]
+    return _table(f"{r['n']} samples read by the digit oracle", rows)
+
+
 def format_eval(r: dict) -> str:
     pct = _pct
     judged = r.get("classifier_accuracy_changed") or {}
@@ -251,7 +308,7 @@ def main(argv=None) -> int:
     if extra:
         args.overrides += extra
     handler = {"train": cmd_train, "translate": cmd_translate, "eval": cmd_eval, "sample": cmd_sample,
-               "summary": cmd_summary}
+               "generate": cmd_generate, "summary": cmd_summary}
     try:
         return handler[args.command](args)
     except I2IError as e:

@@ -84,7 +84,7 @@ class Method(nn.Module):
     def translate(self, x: torch.Tensor, target: torch.Tensor, style=None) -> torch.Tensor:
         raise NotImplementedError(f"{self.name} does not translate images")
 
-    def generate(self, n: int, cond=None) -> torch.Tensor:
+    def generate(self, n: int, cond=None, generator: torch.Generator | None = None) -> torch.Tensor:
         raise NotImplementedError(f"{self.name} does not generate images")
 
     def sample_grid(self, batch: dict) -> torch.Tensor:
