@@ -1,10 +1,10 @@
 """The GAN family on real handwritten digits: train each method with several seeds, score
 each run with the digit oracle, report mean ± std, and keep one sample grid per method.
 
-    python benchmarks/gan_digits.py [--methods dcgan cgan] [--seeds 0 1 2] [--out runs/bench-digits]
+    python benchmarks/gan_digits.py [--methods dcgan cgan wgan wgan_gp] [--seeds 0 1 2] [--out runs/bench-digits]
 
 Each method trains from configs/<method>_digits.yaml; results go to
-benchmarks/results/digits/ (results.json, <method>.png).
+benchmarks/results/digits/ (results.json, updated per method; <method>.png).
 """
 from __future__ import annotations
 
@@ -47,19 +47,20 @@ def summarise(runs: list[dict]) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--methods", nargs="+", default=["dcgan", "cgan"])
+    p.add_argument("--methods", nargs="+", default=["dcgan", "cgan", "wgan", "wgan_gp"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--out", type=Path, default=ROOT / "runs" / f"bench-digits-{time.strftime('%Y%m%d-%H%M%S')}")
     a = p.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    report = {}
+    path = RESULTS / "results.json"
+    report = json.loads(path.read_text()) if path.is_file() else {}  # other methods' results stay
     for method in a.methods:
         runs = [run(method, seed, a.out / f"{method}-seed{seed}") for seed in a.seeds]
         report[method] = {"runs": runs, "summary": summarise(runs)}
         grids = sorted((a.out / f"{method}-seed{a.seeds[0]}" / "samples").glob("step_*.png"))
         shutil.copy(grids[-1], RESULTS / f"{method}.png")
         print(json.dumps({method: report[method]["summary"]}, indent=2), flush=True)
-    (RESULTS / "results.json").write_text(json.dumps(report, indent=2))
+        path.write_text(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -56,3 +56,10 @@ def test_r1_penalty_of_a_quadratic_discriminator():
     torch.testing.assert_close(r1, 0.5 * (x.detach() ** 2).flatten(1).sum(1).mean())
     r1.backward()  # differentiable for the discriminator update
     assert x.grad is not None
+
+
+def test_gradient_penalty_is_zero_for_a_linear_critic_of_unit_gradient_norm():
+    w = torch.randn(1, 3, 4, 4)
+    w = w / w.norm()
+    gp = losses.gradient_penalty(lambda x: (x * w).sum((1, 2, 3)), torch.randn(5, 3, 4, 4), torch.randn(5, 3, 4, 4))
+    assert float(gp) < 1e-10

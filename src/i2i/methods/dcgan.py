@@ -62,12 +62,15 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(self, channels=3, size=64, ndf=64):
+    """Strided convs down to 4x4, then one logit; `batch_norm=False` gives WGAN-GP's critic."""
+
+    def __init__(self, channels=3, size=64, ndf=64, batch_norm: bool = True):
         super().__init__()
         n = _levels(size)
         layers, dim = [nn.Conv2d(channels, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)], ndf
         for _ in range(n - 1):
-            layers += [nn.Conv2d(dim, dim * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(dim * 2), nn.LeakyReLU(0.2, True)]
+            norm = [nn.BatchNorm2d(dim * 2)] if batch_norm else []
+            layers += [nn.Conv2d(dim, dim * 2, 4, 2, 1, bias=not batch_norm), *norm, nn.LeakyReLU(0.2, True)]
             dim *= 2
         layers.append(nn.Conv2d(dim, 1, 4, 1, 0, bias=False))  # 4x4 -> one logit
         self.main = nn.Sequential(*layers)
