@@ -172,7 +172,7 @@ def cmd_generate(a) -> int:
     cond = None
     if a.label is not None:
         labels = t.method.info.labels
-        if not hasattr(t.method, "condition"):
+        if not getattr(t.method, "conditional", False):
             raise I2IError(f"{a.run} is a {t.method.name} run, which has no class input; drop --label")
         if a.label not in labels:
             raise I2IError(f"unknown label {a.label!r}; this run knows {', '.join(labels)}")

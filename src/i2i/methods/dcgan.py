@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -82,12 +83,28 @@ class Discriminator(nn.Module):
 class DCGAN(Method):
     name = "dcgan"
     Config = DCGANConfig
+    conditional: ClassVar[bool] = False    # cGAN: G and D also see the class
+    critic_batch_norm: ClassVar[bool] = True  # WGAN-GP's critic has none
 
     def __init__(self, cfg: DCGANConfig, info: DataInfo):
         super().__init__(cfg, info)
-        self.G = Generator(cfg.z_dim, info.channels, info.image_size, cfg.ngf)
-        self.D = Discriminator(info.channels, info.image_size, cfg.ndf)
+        k = self.condition_dim()
+        self.G = Generator(cfg.z_dim + k, info.channels, info.image_size, cfg.ngf)
+        self.D = Discriminator(info.channels + k, info.image_size, cfg.ndf, self.critic_batch_norm)
         self.apply(normal_init)
+
+    # -- the condition: none here; cGAN joins the class to both networks' inputs --------------
+    def condition_dim(self) -> int:
+        return 0
+
+    def condition(self, label: torch.Tensor) -> torch.Tensor | None:
+        return None
+
+    def g_input(self, z: torch.Tensor, c) -> torch.Tensor:
+        return z
+
+    def d_input(self, x: torch.Tensor, c) -> torch.Tensor:
+        return x
 
     def networks(self):
         return {"G": self.G, "D": self.D}
@@ -97,26 +114,31 @@ class DCGAN(Method):
         return {k: torch.optim.Adam(net.parameters(), c.lr, (c.beta1, c.beta2)) for k, net in self.networks().items()}
 
     def train_step(self, batch, step):
-        x = batch["image"].to(self.device)
+        x, c = batch["image"].to(self.device), self.condition(batch["label"].to(self.device))
         opt = self.optimizers()
         z = torch.randn(x.size(0), self.cfg.z_dim, device=self.device)
         with self.autocast():
-            x_fake = self.G(z)
-            loss_real = losses.nonsaturating_loss(self.D(x), real=True)
-            loss_fake = losses.nonsaturating_loss(self.D(x_fake.detach()), real=False)
+            x_fake = self.G(self.g_input(z, c))
+            loss_real = losses.nonsaturating_loss(self.D(self.d_input(x, c)), real=True)
+            loss_fake = losses.nonsaturating_loss(self.D(self.d_input(x_fake.detach(), c)), real=False)
         opt["D"].zero_grad(set_to_none=True)
         (loss_real + loss_fake).backward()
         opt["D"].step()
         with self.autocast():
-            loss_g = losses.nonsaturating_loss(self.D(x_fake), real=True)
+            loss_g = losses.nonsaturating_loss(self.D(self.d_input(x_fake, c)), real=True)
         opt["G"].zero_grad(set_to_none=True)
         loss_g.backward()
         opt["G"].step()
         return {"D/loss_real": loss_real.item(), "D/loss_fake": loss_fake.item(), "G/loss_fake": loss_g.item()}
 
     def latent(self, n: int, cond, generator):
-        """G's input for n samples: z ~ N(0, I)."""
-        return torch.randn(n, self.cfg.z_dim, generator=generator)
+        """G's input for n samples: z ~ N(0, I), joined to the classes `cond` (one, or one per
+        sample; every class in turn when None) for conditional methods."""
+        z = torch.randn(n, self.cfg.z_dim, generator=generator)
+        if not self.conditional:
+            return z
+        y = torch.arange(n) % len(self.info.labels) if cond is None else torch.as_tensor(cond).expand(n)
+        return self.g_input(z, self.condition(y))
 
     @torch.no_grad()
     def from_latent(self, z: torch.Tensor) -> torch.Tensor:

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 import torch
 
 from .. import losses
-from .base import DataInfo
-from .dcgan import Discriminator, normal_init
 from .wgan import WGAN, WGANConfig
 
 
@@ -29,11 +27,7 @@ class WGANGPConfig(WGANConfig):
 class WGANGP(WGAN):
     name = "wgan_gp"
     Config = WGANGPConfig
-
-    def __init__(self, cfg: WGANGPConfig, info: DataInfo):
-        super().__init__(cfg, info)
-        self.D = Discriminator(info.channels, info.image_size, cfg.ndf, batch_norm=False)
-        self.D.apply(normal_init)
+    critic_batch_norm = False
 
     def build_optimizers(self):
         c = self.cfg

@@ -129,18 +129,18 @@ def digit_oracle(path: str | None = None) -> DigitOracle:
 
 @torch.no_grad()
 def evaluate_generation(method, n: int = 1000, seed: int = 0, oracle: DigitOracle | None = None) -> dict:
-    """Oracle scores of `n` samples of an unconditional generator on the digits world.
+    """Oracle scores of `n` samples of a generator on the digits world.
 
     Coverage: the share of samples the oracle reads as each digit (a model that drops a digit
     shows 0 there); confidence: the share read with softmax probability ≥ 0.9 (a blurred or
     malformed digit rarely is); digits-FD: Fréchet distance of the oracle's features between
     600 samples and 600 real training digits, beside the floor, the same distance between the
-    other 600 real training digits (a random half) and those 600. Conditional methods draw every digit in turn
-    and also report how often the oracle reads the digit asked for."""
+    other 600 real training digits (a random half) and those 600. Conditional methods are asked
+    for every digit in turn, and the share read as the digit asked for is reported too."""
     oracle = oracle or digit_oracle()
-    samples = method.generate(n, generator=torch.Generator().manual_seed(seed)).cpu()
+    asked = torch.arange(n) % 10 if getattr(method, "conditional", False) else None
+    samples = method.generate(n, asked, generator=torch.Generator().manual_seed(seed)).cpu()
     digit, conf = oracle.read(samples)
-    asked = torch.arange(n) % 10 if hasattr(method, "condition") else None
     share = torch.bincount(digit, minlength=10).float() / n
     real = DigitsDataset("train", 16).images
     # halves drawn at random: scikit-learn orders digits by writer, so index halves differ in style
