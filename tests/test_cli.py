@@ -175,3 +175,48 @@ def test_generate_a_requested_digit_from_a_cgan_run_and_its_eval(tmp_path, capsy
 def test_generate_refuses_a_label_for_an_unconditional_run(dcgan_run, capsys):
     assert main(["generate", str(dcgan_run), "-n", "4", "--label", "7"]) == 2
     assert "no class input" in capsys.readouterr().err
+
+
+def test_a_world_brings_its_image_size_and_a_method_its_official_batch(tmp_path):
+    from i2i.config import RunConfig
+    out = tmp_path / "dcgan"
+    assert main(["train", "dcgan", "--data", "digits", "--out", str(out), "--no-progress", "steps=1",
+                 "ngf=8", "ndf=8", "logger=none", "amp=none"]) == 0
+    cfg = RunConfig.load(out / "config.yaml")
+    assert cfg.data.image_size == 16 and cfg.train.batch_size == 128
+
+
+def test_infogan_traversal_grid_and_code_accuracy(tmp_path, capsys):
+    out = tmp_path / "infogan"
+    assert main(["train", "infogan", "--data", "digits", "--out", str(out), "--no-progress", "steps=2",
+                 "batch_size=16", "logger=none", "amp=none"]) == 0
+    assert main(["generate", str(out), "--traverse", "2", "-n", "5", "-o", str(tmp_path / "t.png")]) == 0
+    assert Image.open(tmp_path / "t.png").size == (5 * 18 + 2, 10 * 18 + 2)  # 10 categories x 5 values
+    assert main(["generate", str(out), "--traverse", "3"]) == 2
+    assert "codes 1..2" in capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["eval", str(out), "-n", "40", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert 0.1 <= r["code_accuracy"] <= 1 and sorted(r["code_to_digit"]) == list(range(10))
+
+
+def test_traverse_needs_latent_codes(dcgan_run, capsys):
+    assert main(["generate", str(dcgan_run), "--traverse"]) == 2
+    assert "no latent codes" in capsys.readouterr().err
+
+
+def test_ring_run_plots_and_evaluates(tmp_path, capsys):
+    out = tmp_path / "ring"
+    assert main(["train", "wgan_gp", "--data", "ring", "--out", str(out), "--no-progress", "steps=5", "n_train=256",
+                 "z_dim=2", "mlp_dim=16", "batch_size=32", "logger=none", "amp=none"]) == 0
+    assert main(["generate", str(out), "-n", "500", "-o", str(tmp_path / "ring.png")]) == 0
+    assert Image.open(tmp_path / "ring.png").size == (256, 256)
+    capsys.readouterr()
+    assert main(["eval", str(out), "-n", "200", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert len(r["mode_share"]) == 8 and 0 <= r["high_quality_share"] <= 1
+
+
+def test_summary_of_the_original_gan_on_mnist(capsys):
+    assert main(["summary", "gan", "image_size=28", "channels=1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"G": 2503984, "D": 1231441}  # 100-1200-1200-784; maxout 240x5

@@ -51,3 +51,13 @@ def test_every_shipped_config_loads():
     for path in configs:
         cfg = RunConfig.load(path)
         assert path.stem.startswith(cfg.method)
+
+
+def test_official_configs_hold_each_method_s_defaults():
+    import dataclasses
+    from pathlib import Path
+    for path in sorted((Path(__file__).parents[1] / "configs").glob("*_official.yaml")):
+        cfg = RunConfig.load(path)
+        default = RunConfig.default(cfg.method)
+        assert dataclasses.asdict(cfg.model) == dataclasses.asdict(default.model), path.name
+        assert cfg.train.batch_size == default.train.batch_size, path.name

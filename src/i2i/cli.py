@@ -30,7 +30,8 @@ def parser() -> argparse.ArgumentParser:
                                    "train keys; write data.x / train.x / model.x when a name is ambiguous). "
                                    "The run directory receives config.yaml, checkpoints/, samples/ and logs/.")
     t.add_argument("method", help="method name, e.g. stargan")
-    t.add_argument("--data", help="shapes | digits | celeba:PATH | folders:PATH (default: the config's, else shapes)")
+    t.add_argument("--data", help="shapes | digits | ring | celeba:PATH | folders:PATH (default: the config's, "
+                                  "else shapes); without --config a built-in world brings its image size")
     t.add_argument("--config", type=Path, help="YAML config file (method, model, data, train sections)")
     t.add_argument("--out", type=Path, help="run directory (default: runs/METHOD)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
@@ -56,21 +57,26 @@ def parser() -> argparse.ArgumentParser:
                        description="Shapes runs: translate held-out images to random valid targets and report how "
                                    "often the oracle reads each target and the kept content. Digits runs: draw "
                                    "N samples and report the digits the oracle reads, its confidence and "
-                                   "digits-FD beside the real-vs-real floor.")
+                                   "digits-FD beside the real-vs-real floor (InfoGAN: also how well its categorical "
+                                   "code classifies held-out digits). Ring runs: modes covered and samples within "
+                                   "3σ of a mode.")
     e.add_argument("run", type=Path, help="run directory")
     e.add_argument("-n", type=int, default=None, help="held-out images (shapes, default 500) or samples (digits, "
-                                                       "default 1000)")
+                                                       "ring: default 1000)")
     e.add_argument("--seed", type=int, default=0, help="seed for the random targets")
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
     e.add_argument("--device", default="auto")
 
     g = sub.add_parser("generate", help="samples of a generative run as a grid",
-                       description="Draw N samples from a generative method's run (dcgan, ...) and write them "
-                                   "as one PNG grid.")
+                       description="Draw N samples from a generative method's run (gan, dcgan, cgan, infogan, "
+                                   "wgan, wgan_gp) and write them as one PNG grid; ring runs as a scatter plot.")
     g.add_argument("run", type=Path, help="run directory")
-    g.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    g.add_argument("-n", type=int, default=64, help="number of samples (default 64); points: 1000 is a good plot")
     g.add_argument("--seed", type=int, default=0, help="seed of the latent codes")
     g.add_argument("--label", help="conditional methods (cgan): the class to draw, e.g. 7 (default: every class in turn)")
+    g.add_argument("--traverse", type=int, nargs="?", const=1, metavar="K",
+                   help="infogan: a traversal grid instead of samples; rows are the categorical code's values, "
+                        "columns continuous code K (default 1) swept from -2 to 2 (-n columns, default 9)")
     g.add_argument("--nrow", type=int, default=8, help="samples per grid row")
     g.add_argument("--output", "-o", type=Path, help="output PNG (default: RUN/samples/generated.png)")
     g.add_argument("--device", default="auto")
@@ -90,7 +96,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("summary", help="parameter counts of a method's networks",
                        description="Build METHOD with the given options and print each network's parameter "
                                    "count under its official name. c_dim=N sets the number of attribute labels, "
-                                   "num_domains=N the number of domains; img_size is image_size.")
+                                   "num_domains=N the number of domains, channels=N the image channels (default 3); "
+                                   "img_size is image_size.")
     s.add_argument("method")
     s.add_argument("overrides", nargs="*", metavar="key=value")
     s.add_argument("--json", action="store_true")
@@ -113,6 +120,9 @@ def cmd_train(a) -> int:
             raise I2IError(f"{a.config} configures {cfg.method}, not {a.method}")
     if a.data:
         cfg.data.spec = a.data
+        if not a.config and not a.resume:  # the world's own image size, unless an override says otherwise
+            from .data import WORLD_IMAGE_SIZE
+            cfg.data.image_size = WORLD_IMAGE_SIZE.get(a.data, cfg.data.image_size)
     cfg.apply_overrides(a.overrides)
     run = train(cfg, out, resume=a.resume, show_progress=not a.no_progress)
     print(f"done: {run}")
@@ -147,6 +157,11 @@ def cmd_eval(a) -> int:
         result = evaluate_generation(t.method, n=a.n or 1000, seed=a.seed)
         print(json.dumps(result, indent=2) if a.json else format_generation_eval(result))
         return 0
+    if t.cfg.data.spec == "ring":
+        from .metrics.ring import evaluate_ring
+        result = evaluate_ring(t.method, n=a.n or 1000, seed=a.seed)
+        print(json.dumps(result, indent=2) if a.json else format_ring_eval(result))
+        return 0
     if not t.cfg.data.spec.startswith("shapes"):
         raise I2IError(f"i2i eval has oracles for the built-in worlds only (shapes, digits); {a.run} was "
                        f"trained on {t.cfg.data.spec}")
@@ -169,6 +184,18 @@ def cmd_generate(a) -> int:
     if a.n < 1:
         raise I2IError(f"-n must be at least 1, got {a.n}")
     t = load(a.run, a.device)
+    if a.traverse is not None:
+        if not hasattr(t.method, "traverse"):
+            raise I2IError(f"{a.run} is a {t.method.name} run, which has no latent codes to traverse; drop --traverse")
+        columns = 9 if a.n == 64 else a.n  # -n left at its default: 9 columns
+        try:
+            grid = t.method.traverse(a.traverse, columns, generator=torch.Generator().manual_seed(a.seed))
+        except ValueError as e:
+            raise I2IError(str(e)) from None
+        out = a.output or a.run / "samples" / f"traverse_code{a.traverse}.png"
+        save_image(make_grid(grid.flatten(0, 1).cpu(), nrow=columns), out)
+        print(f"wrote {out} ({grid.shape[0]} categorical values x {columns} values of code {a.traverse})")
+        return 0
     cond = None
     if a.label is not None:
         labels = t.method.info.labels
@@ -183,7 +210,11 @@ def cmd_generate(a) -> int:
         raise I2IError(f"{a.run} is a {t.method.name} run, which translates rather than generates; "
                        "use i2i translate") from None
     out = a.output or a.run / "samples" / "generated.png"
-    save_image(make_grid(x.cpu(), nrow=a.nrow), out)
+    if t.method.info.points:
+        from .data.ring import scatter
+        save_image(scatter(x), out)
+    else:
+        save_image(make_grid(x.cpu(), nrow=a.nrow), out)
     print(f"wrote {out} ({a.n} samples)")
     return 0
 
@@ -252,8 +283,18 @@ def format_generation_eval(r: dict) -> str:
             ("digits with ≥ 4% of samples", f"{r['classes_at_least_4pct']} of 10"),
             ("oracle confidence ≥ 0.9", _pct(r["confident_share"])),
             *([("requested digit read", _pct(r["requested_digit_read"]))] if r.get("requested_digit_read") is not None else []),
+            *([("categorical code reads held-out digits", f"{_pct(r['code_accuracy'])} (code k is digit "
+               + " ".join(map(str, r["code_to_digit"])) + ")")] if "code_accuracy" in r else []),
             ("digits-FD (real-vs-real floor)", f"{r['digits_fd']:.1f} ({r['digits_fd_floor']:.1f})")]
     return _table(f"{r['n']} samples read by the digit oracle", rows)
+
+
+def format_ring_eval(r: dict) -> str:
+    rows = [("high-quality samples of each mode", "  ".join(f"{k}:{s:.0%}" for k, s in enumerate(r["mode_share"]))),
+            ("modes covered (≥ 1% of samples)", f"{r['modes_covered']} of 8"),
+            ("samples within 3σ of a mode", _pct(r["high_quality_share"])),
+            ("median distance to the nearest mode", f"{r['median_distance_sigma']:.2f}σ")]
+    return _table(f"{r['n']} samples on the ring of 8 Gaussians", rows)
 
 
 def format_eval(r: dict) -> str:
@@ -279,17 +320,18 @@ def cmd_summary(a) -> int:
     counts, rest = {}, []
     for pair in a.overrides:
         key, _, value = pair.partition("=")
-        if key in ("c_dim", "num_domains"):
+        if key in ("c_dim", "num_domains", "channels"):
             if not value.isdigit() or int(value) < 1:
                 raise I2IError(f"{key}={value!r} must be a positive integer")
             counts[key] = int(value)
         else:
             rest.append(pair.replace("img_size=", "image_size=", 1) if key == "img_size" else pair)
     cfg.apply_overrides(rest)
+    channels = counts.pop("channels", 3)
     if "num_domains" in counts or (method.domains_only and "c_dim" not in counts):
-        info = DataInfo(cfg.data.image_size, domains=[f"d{i}" for i in range(counts.get("num_domains", 2))])
+        info = DataInfo(cfg.data.image_size, channels, domains=[f"d{i}" for i in range(counts.get("num_domains", 2))])
     else:
-        info = DataInfo(cfg.data.image_size, attributes=[f"a{i}" for i in range(counts.get("c_dim", 5))])
+        info = DataInfo(cfg.data.image_size, channels, attributes=[f"a{i}" for i in range(counts.get("c_dim", 5))])
     try:
         counts = method(cfg.model, info).summary()
     except ValueError as e:

@@ -15,7 +15,7 @@ from .methods.base import get_method
 
 @dataclass
 class DataConfig:
-    spec: str = "shapes"               # shapes | digits | celeba:PATH | folders:PATH
+    spec: str = "shapes"               # shapes | digits | ring | celeba:PATH | folders:PATH
     image_size: int = 128
     attributes: list[str] = field(default_factory=list)  # empty: the layout's default
     n_train: int = 20_000              # built-in worlds only
@@ -53,7 +53,8 @@ class RunConfig:
 
     @classmethod
     def default(cls, method: str) -> "RunConfig":
-        return cls(method, get_method(method).Config())
+        m = get_method(method)
+        return cls(method, m.Config(), train=TrainConfig(**m.train_defaults))
 
     def to_dict(self) -> dict:
         return {"method": self.method, **{s: dataclasses.asdict(getattr(self, s)) for s in self.SECTIONS}}

@@ -18,7 +18,7 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Te
     `critic` maps images to the critic's score map; the gradient is of its sum, so every
     output element counts with weight one, as in the official code.
     """
-    alpha = torch.rand(real.size(0), 1, 1, 1, device=real.device)
+    alpha = torch.rand(real.size(0), *[1] * (real.dim() - 1), device=real.device)  # images or points
     x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
     out = critic(x_hat)
     (grad,) = torch.autograd.grad(out.float().sum(), x_hat, create_graph=True)

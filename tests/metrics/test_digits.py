@@ -42,3 +42,14 @@ def test_saved_oracle_loads_identically_and_a_bad_file_is_one_error(oracle, tmp_
     bad.write_bytes(b"not a safetensors file")
     with pytest.raises(I2IError, match="not a digit-oracle weights file"):
         DigitOracle.load(bad)
+
+
+def test_matched_accuracy_finds_the_best_one_to_one_matching():
+    from i2i.metrics.digits import matched_accuracy
+    labels = torch.arange(10).repeat(5)
+    relabelled = (labels * 3 + 1) % 10  # a permutation of the class names: perfect once matched
+    acc, mapping = matched_accuracy(relabelled, labels)
+    assert acc == 1.0 and all(mapping[(d * 3 + 1) % 10] == d for d in range(10))
+    merged = labels.clone()
+    merged[labels == 9] = 4  # one cluster holds two digits: only one of them can be matched to it
+    assert matched_accuracy(merged, labels)[0] == 0.9

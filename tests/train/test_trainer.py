@@ -18,18 +18,22 @@ TINY_V2 = ["data.image_size=32", "n_train=64", "n_test=8", "data.domains=[circle
 
 TINY_WGAN = ["data.spec=digits", "data.image_size=16", "z_dim=8", "ngf=8", "ndf=8", "n_critic=2", "n_critic_warm=3",
              "batch_size=4", "log_every=2", "sample_every=3", "logger=none", "amp=none"]
+TINY_GAN = ["data.spec=ring", "n_train=64", "z_dim=2", "g_hidden=[16]", "d_units=8", "momentum_steps=6",
+            "batch_size=4", "log_every=2", "sample_every=3", "logger=none", "amp=none"]
 
 
 def tiny_cfg(*extra, method="stargan"):
     cfg = RunConfig.default(method)
-    cfg.apply_overrides({"stargan": TINY, "stargan_v2": TINY_V2, "wgan": TINY_WGAN}[method] + list(extra))
+    cfg.apply_overrides({"stargan": TINY, "stargan_v2": TINY_V2, "wgan": TINY_WGAN, "gan": TINY_GAN}[method]
+                        + list(extra))
     return cfg
 
 
-@pytest.mark.parametrize("method", ["stargan", "stargan_v2", "wgan"])
+@pytest.mark.parametrize("method", ["stargan", "stargan_v2", "wgan", "gan"])
 def test_resume_gives_the_same_final_weights_as_uninterrupted_training(tmp_path, method):
     # For StarGAN v2 this also covers the EMA copies and the λ_ds schedule (ds_iter 6 < 8 steps);
-    # for WGAN the critic/generator schedule (G updates at steps 2 and 5: the first after the resume).
+    # for WGAN the critic/generator schedule (G updates at steps 2 and 5: the first after the resume);
+    # for GAN the SGD momentum buffers, the momentum ramp and the learning-rate decay, on the ring.
     train(tiny_cfg("steps=8", "save_every=100", method=method), tmp_path / "straight", show_progress=False)
     t = Trainer(tiny_cfg("steps=8", "save_every=5", method=method), tmp_path / "split", show_progress=False)
     real_step = t.method.train_step

@@ -34,6 +34,9 @@ def build(cfg, split: str = "train", train: bool = True):
     if kind == "digits":
         from .digits import DigitsDataset
         return DigitsDataset(split, cfg.image_size, digits=list(cfg.domains) or None)
+    if kind == "ring":
+        from .ring import RingDataset
+        return RingDataset(cfg.n_train if split == "train" else cfg.n_test, split)
     if kind == "celeba" and cfg.domains:
         raise I2IError(f"data.domains={list(cfg.domains)} does not apply to CelebA; pick labels with data.attributes")
     from .layouts import open_dataset
@@ -42,6 +45,10 @@ def build(cfg, split: str = "train", train: bool = True):
           "folders": dict(image_size=cfg.image_size, split=_folder_split(path, split), flip=train,
                           domains=list(cfg.domains) or None, rand_crop=cfg.random_crop_prob if train else 0.0)}
     return open_dataset(cfg.spec, **kw.get(kind, {}))
+
+
+# Image sizes of the built-in worlds, used when a run names the world but no size.
+WORLD_IMAGE_SIZE = {"digits": 16, "ring": 0}
 
 
 def _folder_split(path: str, split: str) -> str | None:
@@ -59,5 +66,6 @@ def info(dataset, image_size: int):
     attributes = list(getattr(dataset, "attributes", []) or [])
     domains = [] if attributes else list(getattr(dataset, "domains", []) or [])
     groups = [[a for a in g if a in attributes] for g in EXCLUSIVE_GROUPS]
-    return DataInfo(image_size, channels=getattr(dataset, "channels", 3), attributes=attributes, domains=domains,
+    return DataInfo(image_size, channels=getattr(dataset, "channels", 3), points=getattr(dataset, "points", 0),
+                    attributes=attributes, domains=domains,
                     exclusive=[g for g in groups if len(g) > 1])

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import I2IError
+from .tensors import InMemory
 
 SIZES = (8, 16, 32)
 N_TRAIN = 1200  # the rest (597) is held out for the oracle
@@ -46,7 +47,7 @@ def upsample(x8: torch.Tensor, size: int) -> torch.Tensor:
     return x.clamp(0, 1) * 2 - 1
 
 
-class DigitsDataset(torch.utils.data.Dataset):
+class DigitsDataset(InMemory):
     """Real digits of one split; "label" is the digit (the domain index, 0-9)."""
 
     channels = 1
@@ -64,13 +65,3 @@ class DigitsDataset(torch.utils.data.Dataset):
         self.attributes: list[str] = []
         self.images = upsample(torch.from_numpy(images[idx])[:, None], image_size)
         self.labels = torch.from_numpy(labels[idx])
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    @property
-    def targets(self) -> list[int]:
-        return self.labels.tolist()
-
-    def __getitem__(self, i) -> dict:
-        return {"image": self.images[i], "label": self.labels[i]}

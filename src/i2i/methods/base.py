@@ -19,6 +19,7 @@ class DataInfo:
     """What a method needs to know about its data to build its networks."""
     image_size: int
     channels: int = 3
+    points: int = 0    # > 0: the data are vectors of this length (the ring world), not images
     attributes: list[str] = field(default_factory=list)   # multi-label attribute names
     domains: list[str] = field(default_factory=list)      # single-label domain names
     exclusive: list[list[str]] = field(default_factory=list)  # attribute groups with exactly one set
@@ -44,6 +45,7 @@ class Method(nn.Module):
     balanced_sampling: ClassVar[bool] = False  # sources drawn class-balanced (needs per-item domain labels)
     reference_pairs: ClassVar[bool] = False  # batches are [sources | references | same-domain references]
     domains_only: ClassVar[bool] = False  # True: single-label domains, never attribute vectors
+    train_defaults: ClassVar[dict] = {}  # TrainConfig values of the official code (e.g. its batch size)
 
     def __init__(self, cfg, info: DataInfo):
         super().__init__()

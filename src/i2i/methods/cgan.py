@@ -31,6 +31,8 @@ class CGAN(DCGAN):
         return torch.cat([z, c.to(z.device, z.dtype)], 1)
 
     def d_input(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:  # points
+            return torch.cat([x, c.to(x.dtype)], 1)
         return torch.cat([x, c[:, :, None, None].expand(-1, -1, *x.shape[2:]).to(x.dtype)], 1)
 
     @torch.no_grad()

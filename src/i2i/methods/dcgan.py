@@ -4,7 +4,7 @@
 - batch norm in both networks, except G's output layer and D's input layer;
 - ReLU in G with a tanh output, LeakyReLU 0.2 in D;
 - weights from N(0, 0.02), Adam lr 2e-4, β1 0.5, z of 100 dimensions.
-Objective (Goodfellow et al. 2014), G with the non-saturating loss as in practice:
+Objective and training step are GAN's (`methods/gan.py`), G with the non-saturating loss:
     L_D = −E[log D(x)] − E[log(1 − D(G(z)))]        L_G = −E[log D(G(z))]
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from .. import losses
-from .base import DataInfo, Method
+from ..nn.mlp import Flat, mlp
+from .gan import GAN
 
 
 @dataclass
@@ -28,6 +28,7 @@ class DCGANConfig:
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    mlp_dim: int = 512  # points only: hidden width of the MLPs
 
 
 def _levels(size: int) -> int:
@@ -80,80 +81,30 @@ class Discriminator(nn.Module):
         return self.main(x).flatten()
 
 
-class DCGAN(Method):
+class DCGAN(GAN):
     name = "dcgan"
     Config = DCGANConfig
-    conditional: ClassVar[bool] = False    # cGAN: G and D also see the class
     critic_batch_norm: ClassVar[bool] = True  # WGAN-GP's critic has none
+    train_defaults: ClassVar[dict] = {"batch_size": 128}
 
-    def __init__(self, cfg: DCGANConfig, info: DataInfo):
-        super().__init__(cfg, info)
-        k = self.condition_dim()
-        self.G = Generator(cfg.z_dim + k, info.channels, info.image_size, cfg.ngf)
-        self.D = Discriminator(info.channels + k, info.image_size, cfg.ndf, self.critic_batch_norm)
-        self.apply(normal_init)
-
-    # -- the condition: none here; cGAN joins the class to both networks' inputs --------------
-    def condition_dim(self) -> int:
-        return 0
-
-    def condition(self, label: torch.Tensor) -> torch.Tensor | None:
-        return None
-
-    def g_input(self, z: torch.Tensor, c) -> torch.Tensor:
-        return z
-
-    def d_input(self, x: torch.Tensor, c) -> torch.Tensor:
-        return x
-
-    def networks(self):
-        return {"G": self.G, "D": self.D}
+    def build_networks(self, k: int):
+        """Convolutions for images; for points (the ring), the 3-layer ReLU MLPs of WGAN-GP's toy
+        experiments, since convolutions have nothing to slide over."""
+        c, i = self.cfg, self.info
+        if i.points:
+            return mlp(c.z_dim + k, [c.mlp_dim] * 3, i.points), Flat(mlp(i.points + k, [c.mlp_dim] * 3, 1))
+        G = Generator(c.z_dim + k, i.channels, i.image_size, c.ngf)
+        D = Discriminator(i.channels + k, i.image_size, c.ndf, self.critic_batch_norm)
+        G.apply(normal_init)
+        D.apply(normal_init)
+        return G, D
 
     def build_optimizers(self):
         c = self.cfg
         return {k: torch.optim.Adam(net.parameters(), c.lr, (c.beta1, c.beta2)) for k, net in self.networks().items()}
 
-    def train_step(self, batch, step):
-        x, c = batch["image"].to(self.device), self.condition(batch["label"].to(self.device))
-        opt = self.optimizers()
-        z = torch.randn(x.size(0), self.cfg.z_dim, device=self.device)
-        with self.autocast():
-            x_fake = self.G(self.g_input(z, c))
-            loss_real = losses.nonsaturating_loss(self.D(self.d_input(x, c)), real=True)
-            loss_fake = losses.nonsaturating_loss(self.D(self.d_input(x_fake.detach(), c)), real=False)
-        opt["D"].zero_grad(set_to_none=True)
-        (loss_real + loss_fake).backward()
-        opt["D"].step()
-        with self.autocast():
-            loss_g = losses.nonsaturating_loss(self.D(self.d_input(x_fake, c)), real=True)
-        opt["G"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt["G"].step()
-        return {"D/loss_real": loss_real.item(), "D/loss_fake": loss_fake.item(), "G/loss_fake": loss_g.item()}
+    def lr_factor(self, step: int, total: int) -> float:
+        return 1.0
 
-    def latent(self, n: int, cond, generator):
-        """G's input for n samples: z ~ N(0, I), joined to the classes `cond` (one, or one per
-        sample; every class in turn when None) for conditional methods."""
-        z = torch.randn(n, self.cfg.z_dim, generator=generator)
-        if not self.conditional:
-            return z
-        y = torch.arange(n) % len(self.info.labels) if cond is None else torch.as_tensor(cond).expand(n)
-        return self.g_input(z, self.condition(y))
-
-    @torch.no_grad()
-    def from_latent(self, z: torch.Tensor) -> torch.Tensor:
-        was_training = self.G.training
-        self.G.eval()  # batch norm with running statistics: a sample does not depend on its batch
-        try:
-            with self.autocast():
-                return self.G(z.to(self.device)).float()
-        finally:
-            self.G.train(was_training)
-
-    def generate(self, n: int, cond=None, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.from_latent(self.latent(n, cond, generator))
-
-    @torch.no_grad()
-    def sample_grid(self, batch):
-        """8 x 8 samples from the same 64 latent codes at every call."""
-        return self.generate(64, generator=torch.Generator().manual_seed(0)).unflatten(0, (8, 8))
+    def before_step(self, step: int) -> None:
+        pass

@@ -28,6 +28,7 @@ class WGANConfig(DCGANConfig):
 class WGAN(DCGAN):
     name = "wgan"
     Config = WGANConfig
+    train_defaults = {"batch_size": 64}
 
     def __init__(self, cfg: WGANConfig, info: DataInfo):
         super().__init__(cfg, info)

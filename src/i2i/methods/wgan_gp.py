@@ -22,6 +22,7 @@ class WGANGPConfig(WGANConfig):
     beta2: float = 0.9
     lambda_gp: float = 10.0
     n_critic_warm: int = 5     # no warm-up schedule: every G update waits for n_critic critic updates
+    linear_decay: bool = False  # lr falls linearly to 0 over the run, as the official CIFAR-10 script
 
 
 class WGANGP(WGAN):
@@ -32,6 +33,9 @@ class WGANGP(WGAN):
     def build_optimizers(self):
         c = self.cfg
         return {k: torch.optim.Adam(net.parameters(), c.lr, (c.beta1, c.beta2)) for k, net in self.networks().items()}
+
+    def lr_factor(self, step: int, total: int) -> float:
+        return 1.0 - step / total if self.cfg.linear_decay else 1.0
 
     def penalty(self, x_real, x_fake):
         return {"gp": self.cfg.lambda_gp * losses.gradient_penalty(self.D, x_real, x_fake)}  # logged λ-weighted

@@ -127,6 +127,16 @@ def digit_oracle(path: str | None = None) -> DigitOracle:
     return oracle
 
 
+def matched_accuracy(clusters: torch.Tensor, labels: torch.Tensor, k: int = 10) -> tuple[float, list[int]]:
+    """Accuracy of cluster ids as class predictions under the best one-to-one matching of
+    clusters to classes (Hungarian algorithm), and that matching (cluster -> class)."""
+    from scipy.optimize import linear_sum_assignment
+    counts = torch.zeros(k, k, dtype=torch.long)
+    counts.index_put_((clusters.long(), labels.long()), torch.ones_like(labels, dtype=torch.long), accumulate=True)
+    rows, cols = linear_sum_assignment(counts.numpy(), maximize=True)
+    return float(counts[rows, cols].sum()) / len(labels), [int(c) for c in cols[rows.argsort()]]
+
+
 @torch.no_grad()
 def evaluate_generation(method, n: int = 1000, seed: int = 0, oracle: DigitOracle | None = None) -> dict:
     """Oracle scores of `n` samples of a generator on the digits world.
@@ -136,7 +146,9 @@ def evaluate_generation(method, n: int = 1000, seed: int = 0, oracle: DigitOracl
     malformed digit rarely is); digits-FD: Fréchet distance of the oracle's features between
     600 samples and 600 real training digits, beside the floor, the same distance between the
     other 600 real training digits (a random half) and those 600. Conditional methods are asked
-    for every digit in turn, and the share read as the digit asked for is reported too."""
+    for every digit in turn, and the share read as the digit asked for is reported too. Methods
+    that read a categorical code from images (InfoGAN's Q) classify the 597 held-out real digits
+    with it, each code value matched to a digit (Hungarian): "code_accuracy"."""
     oracle = oracle or digit_oracle()
     asked = torch.arange(n) % 10 if getattr(method, "conditional", False) else None
     samples = method.generate(n, asked, generator=torch.Generator().manual_seed(seed)).cpu()
@@ -146,6 +158,11 @@ def evaluate_generation(method, n: int = 1000, seed: int = 0, oracle: DigitOracl
     # halves drawn at random: scikit-learn orders digits by writer, so index halves differ in style
     real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(0))]
     fd_n = min(600, n, len(real) // 2)
+    extra = {}
+    if hasattr(method, "read_category"):
+        held_out = DigitsDataset("test", method.info.image_size)
+        extra["code_accuracy"], extra["code_to_digit"] = matched_accuracy(
+            method.read_category(held_out.images), held_out.labels, method.cfg.categories)
     return {
         "n": n,
         "class_share": [round(float(s), 4) for s in share],
@@ -155,4 +172,5 @@ def evaluate_generation(method, n: int = 1000, seed: int = 0, oracle: DigitOracl
         "requested_digit_read": float((digit == asked).float().mean()) if asked is not None else None,
         "digits_fd": oracle.fd(samples[:fd_n], real[fd_n:2 * fd_n]),
         "digits_fd_floor": oracle.fd(real[:fd_n], real[fd_n:2 * fd_n]),
+        **extra,
     }
