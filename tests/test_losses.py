@@ -1,3 +1,4 @@
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -63,3 +64,10 @@ def test_gradient_penalty_is_zero_for_a_linear_critic_of_unit_gradient_norm():
     w = w / w.norm()
     gp = losses.gradient_penalty(lambda x: (x * w).sum((1, 2, 3)), torch.randn(5, 3, 4, 4), torch.randn(5, 3, 4, 4))
     assert float(gp) < 1e-10
+
+
+def test_gradient_penalty_on_points_uses_one_mixing_weight_per_point():
+    w = torch.tensor([0.6, 0.8])  # unit norm: zero penalty
+    assert float(losses.gradient_penalty(lambda x: x @ w, torch.randn(7, 2), torch.randn(7, 2))) < 1e-10
+    gp = losses.gradient_penalty(lambda x: x @ (3 * w), torch.randn(7, 2), torch.randn(7, 2))
+    assert float(gp) == pytest.approx(4.0)  # (‖∇‖ − 1)² = (3 − 1)²

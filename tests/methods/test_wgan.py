@@ -50,3 +50,12 @@ def test_wgan_gp_critic_has_no_batch_norm_and_logs_the_penalty():
     assert max(float(p.abs().max()) for p in m.D.parameters()) > 0.01  # no clipping
     opt = m.optimizers()["D"]
     assert isinstance(opt, torch.optim.Adam) and opt.defaults["betas"] == (0.0, 0.9) and opt.defaults["lr"] == 1e-4
+
+
+def test_wgan_gp_linear_decay_and_toy_networks_for_points():
+    assert WGANGP(WGANGPConfig(), INFO).lr_factor(30, 40) == 1.0
+    m = WGANGP(WGANGPConfig(z_dim=2, mlp_dim=16, linear_decay=True), DataInfo(0, 1, points=2, domains=["a"]))
+    assert m.lr_factor(30, 40) == 0.25
+    assert [l.out_features for l in m.G if isinstance(l, nn.Linear)] == [16, 16, 16, 2]
+    logs = m.train_step({"image": torch.randn(8, 2), "label": torch.zeros(8)}, 0)
+    assert "D/gp" in logs and m.generate(5).shape == (5, 2)
