@@ -71,12 +71,13 @@ def parser() -> argparse.ArgumentParser:
                        description="Draw N samples from a generative method's run (gan, dcgan, cgan, infogan, "
                                    "wgan, wgan_gp) and write them as one PNG grid; ring runs as a scatter plot.")
     g.add_argument("run", type=Path, help="run directory")
-    g.add_argument("-n", type=int, default=64, help="number of samples (default 64); points: 1000 is a good plot")
+    g.add_argument("-n", type=int, default=None, help="number of samples (default 64; points: 1000 makes a good "
+                                                       "plot), or with --traverse columns (default 9)")
     g.add_argument("--seed", type=int, default=0, help="seed of the latent codes")
     g.add_argument("--label", help="conditional methods (cgan): the class to draw, e.g. 7 (default: every class in turn)")
     g.add_argument("--traverse", type=int, nargs="?", const=1, metavar="K",
                    help="infogan: a traversal grid instead of samples; rows are the categorical code's values, "
-                        "columns continuous code K (default 1) swept from -2 to 2 (-n columns, default 9)")
+                        "columns continuous code K (default 1) swept from -2 to 2")
     g.add_argument("--nrow", type=int, default=8, help="samples per grid row")
     g.add_argument("--output", "-o", type=Path, help="output PNG (default: RUN/samples/generated.png)")
     g.add_argument("--device", default="auto")
@@ -163,7 +164,7 @@ def cmd_eval(a) -> int:
         print(json.dumps(result, indent=2) if a.json else format_ring_eval(result))
         return 0
     if not t.cfg.data.spec.startswith("shapes"):
-        raise I2IError(f"i2i eval has oracles for the built-in worlds only (shapes, digits); {a.run} was "
+        raise I2IError(f"i2i eval has oracles for the built-in worlds only (shapes, digits, ring); {a.run} was "
                        f"trained on {t.cfg.data.spec}")
     from .metrics import translation
     test_set = build(t.cfg.data, "test", train=False)
@@ -181,20 +182,20 @@ def cmd_generate(a) -> int:
 
     from .api import load
     from .data.images import make_grid, save_image
-    if a.n < 1:
-        raise I2IError(f"-n must be at least 1, got {a.n}")
+    n = a.n if a.n is not None else 9 if a.traverse is not None else 64
+    if n < 1:
+        raise I2IError(f"-n must be at least 1, got {n}")
     t = load(a.run, a.device)
     if a.traverse is not None:
         if not hasattr(t.method, "traverse"):
             raise I2IError(f"{a.run} is a {t.method.name} run, which has no latent codes to traverse; drop --traverse")
-        columns = 9 if a.n == 64 else a.n  # -n left at its default: 9 columns
         try:
-            grid = t.method.traverse(a.traverse, columns, generator=torch.Generator().manual_seed(a.seed))
+            grid = t.method.traverse(a.traverse, n, generator=torch.Generator().manual_seed(a.seed))
         except ValueError as e:
             raise I2IError(str(e)) from None
         out = a.output or a.run / "samples" / f"traverse_code{a.traverse}.png"
-        save_image(make_grid(grid.flatten(0, 1).cpu(), nrow=columns), out)
-        print(f"wrote {out} ({grid.shape[0]} categorical values x {columns} values of code {a.traverse})")
+        save_image(make_grid(grid.flatten(0, 1).cpu(), nrow=n), out)
+        print(f"wrote {out} ({grid.shape[0]} categorical values x {n} values of code {a.traverse})")
         return 0
     cond = None
     if a.label is not None:
@@ -205,7 +206,7 @@ def cmd_generate(a) -> int:
             raise I2IError(f"unknown label {a.label!r}; this run knows {', '.join(labels)}")
         cond = labels.index(a.label)
     try:
-        x = t.method.generate(a.n, cond, generator=torch.Generator().manual_seed(a.seed))
+        x = t.method.generate(n, cond, generator=torch.Generator().manual_seed(a.seed))
     except NotImplementedError:
         raise I2IError(f"{a.run} is a {t.method.name} run, which translates rather than generates; "
                        "use i2i translate") from None
@@ -215,7 +216,7 @@ def cmd_generate(a) -> int:
         save_image(scatter(x), out)
     else:
         save_image(make_grid(x.cpu(), nrow=a.nrow), out)
-    print(f"wrote {out} ({a.n} samples)")
+    print(f"wrote {out} ({n} samples)")
     return 0
 
 

@@ -4,7 +4,7 @@
 - batch norm in both networks, except G's output layer and D's input layer;
 - ReLU in G with a tanh output, LeakyReLU 0.2 in D;
 - weights from N(0, 0.02), Adam lr 2e-4, β1 0.5, z of 100 dimensions.
-Objective and training step are GAN's (`methods/gan.py`), G with the non-saturating loss:
+Objective and training step are the family's (`methods/gan.py`, `Adversarial`), G with the non-saturating loss:
     L_D = −E[log D(x)] − E[log(1 − D(G(z)))]        L_G = −E[log D(G(z))]
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..nn.mlp import Flat, mlp
-from .gan import GAN
+from .gan import Adversarial
 
 
 @dataclass
@@ -81,7 +81,7 @@ class Discriminator(nn.Module):
         return self.main(x).flatten()
 
 
-class DCGAN(GAN):
+class DCGAN(Adversarial):
     name = "dcgan"
     Config = DCGANConfig
     critic_batch_norm: ClassVar[bool] = True  # WGAN-GP's critic has none
@@ -102,9 +102,3 @@ class DCGAN(GAN):
     def build_optimizers(self):
         c = self.cfg
         return {k: torch.optim.Adam(net.parameters(), c.lr, (c.beta1, c.beta2)) for k, net in self.networks().items()}
-
-    def lr_factor(self, step: int, total: int) -> float:
-        return 1.0
-
-    def before_step(self, step: int) -> None:
-        pass

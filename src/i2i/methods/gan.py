@@ -9,8 +9,9 @@ ReLU layers of 1,200 on z ~ N(0, I) of 100 dimensions; D has two maxout layers o
 decaying ×1/1.000004 per update (floor 1e-6) and momentum 0.5 rising linearly to 0.7, batch 100.
 G's output is tanh rather than sigmoid, since i2i's images are in [−1, 1].
 
-This file is also the family's base: DCGAN, cGAN, InfoGAN, WGAN and WGAN-GP change the
-networks (`build_networks`), the optimisers, or the step.
+`Adversarial`, the game without GAN's networks and optimiser, is the family's base: GAN,
+DCGAN (and through it cGAN, WGAN, WGAN-GP) and InfoGAN bring their networks
+(`build_networks`) and optimisers, and change the step where their paper does.
 """
 from __future__ import annotations
 
@@ -42,11 +43,10 @@ class GANConfig:
     momentum_steps: int = 125_000  # updates to reach final_momentum (250 epochs of 50,000 / 100)
 
 
-class GAN(Method):
-    name = "gan"
-    Config = GANConfig
+class Adversarial(Method):
+    """G and D, one D step then one G step on the non-saturating loss, and sampling."""
+
     conditional: ClassVar[bool] = False    # cGAN: G and D also see the class
-    train_defaults: ClassVar[dict] = {"batch_size": 100}
 
     def __init__(self, cfg, info: DataInfo):
         super().__init__(cfg, info)
@@ -57,21 +57,8 @@ class GAN(Method):
         return (i.points,) if i.points else (i.channels, i.image_size, i.image_size)
 
     def build_networks(self, k: int) -> tuple[nn.Module, nn.Module]:
-        """Goodfellow's MLPs; k extra inputs (a condition) on both."""
-        c, shape = self.cfg, self.sample_shape()
-        n = int(torch.Size(shape).numel())
-        G = mlp(c.z_dim + k, list(c.g_hidden), n, nn.Tanh() if not self.info.points else None)
-        layers, dim = [], n + k
-        for i in range(c.d_layers):
-            layers += [nn.Dropout(c.d_input_dropout if i == 0 else c.d_dropout), Maxout(dim, c.d_units, c.d_pieces)]
-            dim = c.d_units
-        D = nn.Sequential(*layers, nn.Dropout(c.d_dropout), nn.Linear(dim, 1))
-        for net, r in ((G, 0.05), (D, 0.005)):  # the official uniform(−irange, irange) init
-            for m in net.modules():
-                if isinstance(m, nn.Linear):
-                    nn.init.uniform_(m.weight, -r, r)
-                    nn.init.zeros_(m.bias)
-        return (G, Flat(D)) if self.info.points else (Flat(G, shape), Flat(D))
+        """(G, D) for this data; k extra inputs (a condition) on both."""
+        raise NotImplementedError
 
     # -- the condition: none here; cGAN joins the class to both networks' inputs --------------
     def condition_dim(self) -> int:
@@ -89,23 +76,7 @@ class GAN(Method):
     def networks(self):
         return {"G": self.G, "D": self.D}
 
-    def build_optimizers(self):
-        return {k: torch.optim.SGD(net.parameters(), self.cfg.lr, momentum=self.cfg.momentum)
-                for k, net in self.networks().items()}
-
-    def lr_factor(self, step: int, total: int) -> float:
-        return max(self.cfg.lr_decay ** -step, self.cfg.min_lr / self.cfg.lr)
-
-    def before_step(self, step: int) -> None:
-        """The official MomentumAdjustor: momentum rises linearly to its final value."""
-        c = self.cfg
-        m = c.momentum + (c.final_momentum - c.momentum) * min(1.0, step / max(c.momentum_steps, 1))
-        for opt in self.optimizers().values():
-            for group in opt.param_groups:
-                group["momentum"] = m
-
     def train_step(self, batch, step):
-        self.before_step(step)
         x, c = batch["image"].to(self.device), self.condition(batch["label"].to(self.device))
         opt = self.optimizers()
         z = torch.randn(x.size(0), self.cfg.z_dim, device=self.device)
@@ -154,3 +125,42 @@ class GAN(Method):
             from ..data.ring import scatter
             return scatter(self.generate(1000, generator=g))[None, None]
         return self.generate(64, generator=g).unflatten(0, (8, 8))
+
+
+class GAN(Adversarial):
+    name = "gan"
+    Config = GANConfig
+    train_defaults: ClassVar[dict] = {"batch_size": 100}
+
+    def build_networks(self, k: int) -> tuple[nn.Module, nn.Module]:
+        """Goodfellow's MLPs; k extra inputs (a condition) on both."""
+        c, shape = self.cfg, self.sample_shape()
+        n = int(torch.Size(shape).numel())
+        G = mlp(c.z_dim + k, list(c.g_hidden), n, nn.Tanh() if not self.info.points else None)
+        layers, dim = [], n + k
+        for i in range(c.d_layers):
+            layers += [nn.Dropout(c.d_input_dropout if i == 0 else c.d_dropout), Maxout(dim, c.d_units, c.d_pieces)]
+            dim = c.d_units
+        D = nn.Sequential(*layers, nn.Dropout(c.d_dropout), nn.Linear(dim, 1))
+        for net, r in ((G, 0.05), (D, 0.005)):  # the official uniform(−irange, irange) init
+            for m in net.modules():
+                if isinstance(m, nn.Linear):
+                    nn.init.uniform_(m.weight, -r, r)
+                    nn.init.zeros_(m.bias)
+        return (G, Flat(D)) if self.info.points else (Flat(G, shape), Flat(D))
+
+    def build_optimizers(self):
+        return {k: torch.optim.SGD(net.parameters(), self.cfg.lr, momentum=self.cfg.momentum)
+                for k, net in self.networks().items()}
+
+    def lr_factor(self, step: int, total: int) -> float:
+        return max(self.cfg.lr_decay ** -step, self.cfg.min_lr / self.cfg.lr)
+
+    def train_step(self, batch, step):
+        """The official MomentumAdjustor first: momentum rises linearly to its final value."""
+        c = self.cfg
+        m = c.momentum + (c.final_momentum - c.momentum) * min(1.0, step / max(c.momentum_steps, 1))
+        for opt in self.optimizers().values():
+            for group in opt.param_groups:
+                group["momentum"] = m
+        return super().train_step(batch, step)

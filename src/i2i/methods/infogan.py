@@ -26,8 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import losses
-from .base import DataInfo
-from .gan import GAN
+from .gan import Adversarial
 
 
 @dataclass
@@ -90,7 +89,7 @@ def info_loss(q: torch.Tensor, category: torch.Tensor, continuous: torch.Tensor)
     return ce + 0.5 * (q[:, k:].float() - continuous).pow(2).sum(1).mean()
 
 
-class InfoGAN(GAN):
+class InfoGAN(Adversarial):
     name = "infogan"
     Config = InfoGANConfig
     train_defaults = {"batch_size": 128}
@@ -107,9 +106,6 @@ class InfoGAN(GAN):
         c = self.cfg
         return {"G": torch.optim.Adam(self.G.parameters(), c.lr_g, (c.beta1, c.beta2)),
                 "D": torch.optim.Adam(self.D.parameters(), c.lr_d, (c.beta1, c.beta2))}
-
-    def lr_factor(self, step: int, total: int) -> float:
-        return 1.0
 
     def codes(self, n: int, generator=None, device=None):
         """z, the categorical code (indices) and the continuous codes, drawn from their priors."""
