@@ -15,10 +15,11 @@ from .methods.base import get_method
 
 @dataclass
 class DataConfig:
-    spec: str = "shapes"               # shapes | digits | ring | celeba:PATH | folders:PATH
+    spec: str = "shapes"               # shapes | shapes:paired | shapes:unpaired | digits | ring | celeba:PATH
+                                       # | folders:PATH | paired:PATH | unpaired:PATH
     image_size: int = 128
     attributes: list[str] = field(default_factory=list)  # empty: the layout's default
-    n_train: int = 20_000              # built-in worlds only
+    n_train: int = 20_000              # built-in worlds only (shapes, shapes:paired/unpaired, ring)
     n_test: int = 500                  # built-in worlds; CelebA keeps the official 1,999
     crop: int = 178                    # CelebA centre crop before resizing
     stripe_period: float = 0.0         # shapes: stripe period in px (0: the world's default)
@@ -54,7 +55,7 @@ class RunConfig:
     @classmethod
     def default(cls, method: str) -> "RunConfig":
         m = get_method(method)
-        return cls(method, m.Config(), train=TrainConfig(**m.train_defaults))
+        return cls(method, m.Config(), data=DataConfig(**m.data_defaults), train=TrainConfig(**m.train_defaults))
 
     def to_dict(self) -> dict:
         return {"method": self.method, **{s: dataclasses.asdict(getattr(self, s)) for s in self.SECTIONS}}

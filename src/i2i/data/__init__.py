@@ -17,6 +17,8 @@ def build(cfg, split: str = "train", train: bool = True):
     kind, _, path = cfg.spec.partition(":")
     if not 0.0 <= cfg.random_crop_prob <= 1.0:
         raise I2IError(f"data.random_crop_prob={cfg.random_crop_prob} is not a probability; use a value in [0, 1]")
+    if kind == "shapes" and path:
+        return _shapes_task(cfg, path, split, train)
     if kind == "shapes":
         from .shapes import PALETTE, ShapesDataset
         n = cfg.n_train if split == "train" else cfg.n_test
@@ -39,12 +41,50 @@ def build(cfg, split: str = "train", train: bool = True):
         return RingDataset(cfg.n_train if split == "train" else cfg.n_test, split)
     if kind == "celeba" and cfg.domains:
         raise I2IError(f"data.domains={list(cfg.domains)} does not apply to CelebA; pick labels with data.attributes")
+    if kind in ("paired", "unpaired"):
+        _no_labels(cfg, kind)
     from .layouts import open_dataset
     kw = {"celeba": dict(split=split, crop=cfg.crop, image_size=cfg.image_size, flip=train,
                          **({"attributes": list(cfg.attributes)} if cfg.attributes else {})),
           "folders": dict(image_size=cfg.image_size, split=_folder_split(path, split), flip=train,
-                          domains=list(cfg.domains) or None, rand_crop=cfg.random_crop_prob if train else 0.0)}
+                          domains=list(cfg.domains) or None, rand_crop=cfg.random_crop_prob if train else 0.0),
+          "paired": dict(image_size=cfg.image_size, split=_paired_split(path, split), train=train),
+          "unpaired": dict(image_size=cfg.image_size, split=split, train=train)}
     return open_dataset(cfg.spec, **kw.get(kind, {}))
+
+
+SHAPES_TASKS = ("paired", "unpaired")
+
+
+def _shapes_task(cfg, task: str, split: str, train: bool):
+    """shapes:paired (label map -> render, for pix2pix) or shapes:unpaired (plain <-> striped, for CycleGAN)."""
+    if task not in SHAPES_TASKS:
+        raise I2IError(f"unknown shapes task {task!r} in data.spec={cfg.spec!r}; use shapes, "
+                       f"{', '.join('shapes:' + t for t in SHAPES_TASKS)}")
+    _no_labels(cfg, cfg.spec)
+    from .shapes_tasks import ShapesPaired, ShapesUnpaired
+    n = cfg.n_train if split == "train" else cfg.n_test
+    common = dict(split=split, stripe_period=cfg.stripe_period or None)
+    if task == "paired":
+        return ShapesPaired(n, cfg.image_size, **common)
+    return ShapesUnpaired(n, cfg.image_size, train=train, **common)
+
+
+def _no_labels(cfg, what: str) -> None:
+    """Two-domain data have fixed domains A and B and no labels to pick."""
+    for name in ("attributes", "domains"):
+        if getattr(cfg, name):
+            raise I2IError(f"data.{name}={list(getattr(cfg, name))} does not apply to {what}: a two-domain "
+                           f"dataset has fixed domains A and B and no labels; leave data.{name} empty")
+
+
+def _paired_split(path: str, split: str) -> str:
+    """pix2pix data: 'train', or for evaluation 'test' (falling back to 'val', as maps/cityscapes ship)."""
+    from pathlib import Path
+    if split != "test":
+        return split
+    root = Path(path).expanduser()
+    return "val" if not (root / "test").is_dir() and (root / "val").is_dir() else "test"
 
 
 # Image sizes of the built-in worlds, used when a run names the world but no size.

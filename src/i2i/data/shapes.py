@@ -130,8 +130,12 @@ def _signed_distance(shape: str, x, y, radius, rot) -> torch.Tensor:
     return sd - radius / 2.0
 
 
-def render_batch(params: list[ShapeParams], size: int, *, stripe_period: float | None = None) -> torch.Tensor:
+def render_batch(params: list[ShapeParams], size: int, *, stripe_period: float | None = None,
+                 dark: float = DARK) -> torch.Tensor:
     """Render N images at once: N x 3 x size x size in [-1, 1].
+
+    `dark` is the value factor of the dark stripes (DARK for the world; the label maps of
+    i2i.data.shapes_tasks use 0.5).
 
     Anti-aliasing is analytic: each edge (object outline, stripe border) covers a pixel in
     proportion to its signed distance from the pixel centre, over a 1 px ramp. That is what
@@ -141,7 +145,7 @@ def render_batch(params: list[ShapeParams], size: int, *, stripe_period: float |
     if not params:
         return torch.empty(0, 3, size, size)
     if len(params) > 256:  # bounded memory, and faster than one huge batch
-        return torch.cat([render_batch(params[i:i + 256], size, stripe_period=stripe_period)
+        return torch.cat([render_batch(params[i:i + 256], size, stripe_period=stripe_period, dark=dark)
                           for i in range(0, len(params), 256)])
     period = float(stripe_period) if stripe_period is not None else default_stripe_period(size)
     if period <= 1.0:
@@ -171,15 +175,15 @@ def render_batch(params: list[ShapeParams], size: int, *, stripe_period: float |
     bright = torch.where(striped, bright, torch.ones_like(bright))
 
     rgb = hsv_to_rgb(f("hue")[:, 0, 0], f("saturation")[:, 0, 0], f("value")[:, 0, 0])[:, :, None, None]
-    obj = rgb * (DARK + (1.0 - DARK) * bright[:, None])
+    obj = rgb * (dark + (1.0 - dark) * bright[:, None])
     bg = f("background")[:, None]
     img = bg + cover[:, None] * (obj - bg)
     return img * 2.0 - 1.0
 
 
-def render(p: ShapeParams, size: int, *, stripe_period: float | None = None) -> torch.Tensor:
+def render(p: ShapeParams, size: int, *, stripe_period: float | None = None, dark: float = DARK) -> torch.Tensor:
     """One image, 3 x size x size in [-1, 1]."""
-    return render_batch([p], size, stripe_period=stripe_period)[0]
+    return render_batch([p], size, stripe_period=stripe_period, dark=dark)[0]
 
 
 def label_vector(p: ShapeParams, attributes) -> torch.Tensor:
@@ -195,6 +199,29 @@ def label_vector(p: ShapeParams, attributes) -> torch.Tensor:
         else:
             raise I2IError(f"unknown attribute {a!r}; choose from {list(ATTRIBUTES)}")
     return torch.tensor(out, dtype=torch.float32)
+
+
+class ChunkCache:
+    """n images rendered lazily `chunk` at a time and kept as 8-bit, like decoded image files.
+
+    `get(i, render_range)` calls `render_range(lo, hi)` (-> (hi - lo) x 3 x H x W in [-1, 1]) for
+    the chunk holding i the first time it is needed; the function is not stored, so the cache
+    (and the dataset holding it) pickles for DataLoader workers.
+    """
+
+    def __init__(self, n: int, chunk: int = 256):
+        self.n, self.chunk = int(n), int(chunk)
+        self.chunks: dict[int, torch.Tensor] = {}  # chunk index -> uint8 images
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def get(self, i: int, render_range) -> torch.Tensor:
+        c, j = divmod(i, self.chunk)
+        if c not in self.chunks:
+            imgs = render_range(c * self.chunk, min(self.n, (c + 1) * self.chunk))
+            self.chunks[c] = torch.round((imgs + 1.0) * 127.5).clamp(0, 255).to(torch.uint8)
+        return self.chunks[c][j].float() / 127.5 - 1.0
 
 
 class ShapesDataset(torch.utils.data.Dataset):
@@ -234,7 +261,7 @@ class ShapesDataset(torch.utils.data.Dataset):
         self.seed, self.split, self.stripe_period = int(seed), split, stripe_period
         self.p_striped, self.p_large = p_striped, p_large
         self._params: dict[int, ShapeParams] = {}
-        self._chunks: dict[int, torch.Tensor] = {}  # chunk index -> uint8 images
+        self._chunks = ChunkCache(self.n, self.CHUNK)
 
     def __len__(self) -> int:
         return self.n
@@ -256,14 +283,10 @@ class ShapesDataset(torch.utils.data.Dataset):
         return i
 
     def image(self, i: int) -> torch.Tensor:
-        i = self._index(i)
-        c, j = divmod(i, self.CHUNK)
-        if c not in self._chunks:
-            lo, hi = c * self.CHUNK, min(self.n, (c + 1) * self.CHUNK)
-            imgs = render_batch([self.params(k) for k in range(lo, hi)], self.image_size,
-                                stripe_period=self.stripe_period)
-            self._chunks[c] = torch.round((imgs + 1.0) * 127.5).clamp(0, 255).to(torch.uint8)
-        return self._chunks[c][j].float() / 127.5 - 1.0
+        return self._chunks.get(self._index(i), self._render_range)
+
+    def _render_range(self, lo: int, hi: int) -> torch.Tensor:
+        return render_batch([self.params(k) for k in range(lo, hi)], self.image_size, stripe_period=self.stripe_period)
 
     @property
     def targets(self) -> list[int] | None:
