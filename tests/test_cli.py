@@ -220,3 +220,47 @@ def test_ring_run_plots_and_evaluates(tmp_path, capsys):
 def test_summary_of_the_original_gan_on_mnist(capsys):
     assert main(["summary", "gan", "image_size=28", "channels=1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"G": 2503984, "D": 1231441}  # 100-1200-1200-784; maxout 240x5
+
+
+TWO_DOMAIN = ["steps=2", "data.image_size=32", "n_train=8", "n_test=4", "ngf=8", "ndf=8", "batch_size=2",
+              "logger=none", "amp=none"]
+
+
+def test_pix2pix_trains_translates_and_evaluates_on_shapes_pairs(tmp_path, capsys):
+    out = tmp_path / "p2p"
+    assert main(["train", "pix2pix", "--data", "shapes:paired", "--out", str(out), "--no-progress",
+                 "netG=unet_32", *TWO_DOMAIN]) == 0
+    Image.new("RGB", (40, 30), (0, 0, 0)).save(tmp_path / "labels.png")
+    assert main(["translate", str(out), "-i", str(tmp_path / "labels.png"), "-o", str(tmp_path / "r.png")]) == 0
+    assert Image.open(tmp_path / "r.png").size == (40, 30)
+    capsys.readouterr()
+    assert main(["eval", str(out), "-n", "4", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["task"] == "paired" and r["n"] == 4 and {"psnr", "ssim", "l1", "attribute_accuracy"} <= set(r)
+    assert "labels → render only" in error_of(["translate", str(out), "-i", str(tmp_path / "labels.png"),
+                                               "--direction", "BtoA", "-o", str(tmp_path / "x.png")], capsys)
+
+
+@pytest.mark.parametrize("method", ["cyclegan", "opgan"])
+def test_unpaired_methods_translate_both_ways_and_evaluate(method, tmp_path, capsys):
+    out = tmp_path / method
+    assert main(["train", method, "--data", "shapes:unpaired", "--out", str(out), "--no-progress",
+                 "netG=resnet_1blocks", "pool_size=2", *TWO_DOMAIN]) == 0
+    Image.new("RGB", (32, 32), (120, 120, 120)).save(tmp_path / "in.png")
+    for d in ("AtoB", "BtoA"):
+        assert main(["translate", str(out), "-i", str(tmp_path / "in.png"), "--direction", d,
+                     "-o", str(tmp_path / f"{d}.png")]) == 0
+    assert Image.open(tmp_path / "AtoB.png").tobytes() != Image.open(tmp_path / "BtoA.png").tobytes()
+    assert "direction" in error_of(["translate", str(out), "-i", str(tmp_path / "in.png"),
+                                    "-o", str(tmp_path / "x.png")], capsys)
+    capsys.readouterr()
+    assert main(["eval", str(out), "-n", "4"]) == 0
+    table = capsys.readouterr().out
+    assert "plain_to_striped" in table and "mask_iou" in table
+
+
+def test_summary_prints_the_official_two_domain_counts(capsys):
+    assert main(["summary", "pix2pix", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"G": 54413955, "D": 2768705}
+    assert main(["summary", "cyclegan", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"G_A": 11378179, "G_B": 11378179, "D_A": 2764737, "D_B": 2764737}

@@ -42,6 +42,12 @@ class Translator:
         info = self.method.info
         if isinstance(target, torch.Tensor):
             return target.to(x.device)
+        if target is None and self.method.two_domain:  # a one-way method (pix2pix) needs no target
+            if not getattr(self.method, "one_way", False):
+                raise I2IError(f"name the target domain ({', '.join(info.domains)}) or a direction (AtoB, BtoA)")
+            target = info.domains[1]
+        if self.method.two_domain and target in ("AtoB", "BtoA"):
+            target = info.domains[1 if target == "AtoB" else 0]
         if isinstance(target, str):
             target = [t.strip() for t in target.split(",") if t.strip()]
         if isinstance(target, (list, tuple)):

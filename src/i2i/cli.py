@@ -30,8 +30,9 @@ def parser() -> argparse.ArgumentParser:
                                    "train keys; write data.x / train.x / model.x when a name is ambiguous). "
                                    "The run directory receives config.yaml, checkpoints/, samples/ and logs/.")
     t.add_argument("method", help="method name, e.g. stargan")
-    t.add_argument("--data", help="shapes | digits | ring | celeba:PATH | folders:PATH (default: the config's, "
-                                  "else shapes); without --config a built-in world brings its image size")
+    t.add_argument("--data", help="shapes | shapes:paired | shapes:unpaired | digits | ring | celeba:PATH | "
+                                  "folders:PATH | paired:PATH | unpaired:PATH (default: the config's, else shapes); "
+                                  "without --config a built-in world brings its image size")
     t.add_argument("--config", type=Path, help="YAML config file (method, model, data, train sections)")
     t.add_argument("--out", type=Path, help="run directory (default: runs/METHOD)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
@@ -47,6 +48,8 @@ def parser() -> argparse.ArgumentParser:
                          "input), or a domain name; optional with --reference")
     tr.add_argument("--reference", "-r", type=Path,
                     help="style methods: take the style from this image (and its domain, unless --target)")
+    tr.add_argument("--direction", "-d", choices=["AtoB", "BtoA"],
+                    help="two-domain methods (cyclegan, opgan; pix2pix: AtoB only): which way to translate")
     tr.add_argument("--seed", type=int, default=0, help="style methods: seed of the random latent codes")
     tr.add_argument("-n", type=int, default=1, help="style methods: number of outputs, one latent code each; "
                                                     "with n > 1 the outputs are OUTPUT's name + _0, _1, …")
@@ -134,7 +137,13 @@ def cmd_translate(a) -> int:
     from .api import load
     from .data.images import save_image, to_tensor
     t = load(a.run, a.device)
-    if a.target is None and a.reference is None:
+    if a.direction:
+        if not t.method.two_domain:
+            raise I2IError(f"{a.run} is a {t.method.name} run; --direction is for two-domain methods (use --target)")
+        if a.target is not None:
+            raise I2IError("give --direction or --target, not both")
+        a.target = t.domains[1 if a.direction == "AtoB" else 0]
+    if a.target is None and a.reference is None and not t.method.two_domain:
         raise I2IError("give --target (or, for style methods, --reference)")
     if a.reference is not None or a.n != 1:
         out = t.translate(a.input, a.target, reference=a.reference, seed=a.seed, n=a.n)
@@ -168,7 +177,12 @@ def cmd_eval(a) -> int:
                        f"trained on {t.cfg.data.spec}")
     from .metrics import translation
     test_set = build(t.cfg.data, "test", train=False)
-    if t.cfg.data.domains:
+    if t.method.two_domain:
+        from .metrics import two_domain
+        evaluate = two_domain.evaluate_paired if test_set.paired else two_domain.evaluate_unpaired
+        result = evaluate(t.method, test_set, n=a.n or 200)
+        print(json.dumps(result, indent=2) if a.json else format_two_domain_eval(result))
+    elif t.cfg.data.domains:
         result = translation.evaluate_shapes_domains(t.method, test_set, n=a.n or 500, seed=a.seed)
         print(json.dumps(result, indent=2) if a.json else format_domain_eval(result))
     else:
@@ -298,6 +312,19 @@ def format_ring_eval(r: dict) -> str:
     return _table(f"{r['n']} samples on the ring of 8 Gaussians", rows)
 
 
+def format_two_domain_eval(r: dict) -> str:
+    if r["task"] == "paired":
+        rows = [(k.upper() if k != "ssim" else "SSIM", f"{r[k]['mean']:.3f} ± {r[k]['std']:.3f}")
+                for k in ("l1", "psnr", "ssim")]
+        rows += [(f"oracle reads {k}", _pct(v)) for k, v in r["attribute_accuracy"].items()]
+        rows.append(("oracle on ground truth", _pct(r["oracle_on_ground_truth"])))
+        return _table(f"paired translation, {r['n']} held-out pairs", rows)
+    names = [k for k, v in r.items() if isinstance(v, dict)]
+    fmt = lambda k, v: f"{v:.3f}" if k in ("mask_iou", "centre_shift") else _pct(v)
+    rows = [("", *names)] + [(k, *(fmt(k, r[n][k]) for n in names)) for k in r["mean"]]
+    return _table(f"unpaired translation, {r['n']} held-out images per direction", rows)
+
+
 def format_eval(r: dict) -> str:
     pct = _pct
     judged = r.get("classifier_accuracy_changed") or {}
@@ -329,7 +356,7 @@ def cmd_summary(a) -> int:
             rest.append(pair.replace("img_size=", "image_size=", 1) if key == "img_size" else pair)
     cfg.apply_overrides(rest)
     channels = counts.pop("channels", 3)
-    if "num_domains" in counts or (method.domains_only and "c_dim" not in counts):
+    if "num_domains" in counts or ((method.domains_only or method.two_domain) and "c_dim" not in counts):
         info = DataInfo(cfg.data.image_size, channels, domains=[f"d{i}" for i in range(counts.get("num_domains", 2))])
     else:
         info = DataInfo(cfg.data.image_size, channels, attributes=[f"a{i}" for i in range(counts.get("c_dim", 5))])

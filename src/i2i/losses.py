@@ -46,6 +46,21 @@ def nonsaturating_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(real)))
 
 
+def lsgan_loss(out: torch.Tensor, real: bool) -> torch.Tensor:
+    """Least-squares GAN (Mao et al. 2017): mean (D(x) − 1)² for real targets, D(x)² for fake."""
+    out = out.float()
+    return F.mse_loss(out, torch.full_like(out, float(real)))
+
+
+def gan_loss(out: torch.Tensor, real: bool, mode: str) -> torch.Tensor:
+    """The adversarial loss by its name in junyanz's code: "vanilla" (BCE) or "lsgan"."""
+    if mode == "vanilla":
+        return nonsaturating_loss(out, real)
+    if mode == "lsgan":
+        return lsgan_loss(out, real)
+    raise ValueError(f"gan_mode must be 'vanilla' or 'lsgan', got {mode!r}")
+
+
 def r1_penalty(real_out: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     """R1 (Mescheder et al. 2018): ½·E‖∇ₓD(x)‖² on real images; `real` must require grad
     and `real_out` be computed from it."""

@@ -46,6 +46,8 @@ class Method(nn.Module):
     reference_pairs: ClassVar[bool] = False  # batches are [sources | references | same-domain references]
     domains_only: ClassVar[bool] = False  # True: single-label domains, never attribute vectors
     train_defaults: ClassVar[dict] = {}  # TrainConfig values of the official code (e.g. its batch size)
+    data_defaults: ClassVar[dict] = {}  # DataConfig values of the official code (e.g. its image size)
+    two_domain: ClassVar[bool] = False  # batches are {"A", "B"} image pairs (paired or not), not labelled images
 
     def __init__(self, cfg, info: DataInfo):
         super().__init__()
@@ -94,6 +96,25 @@ class Method(nn.Module):
 
     def summary(self) -> dict[str, int]:
         return {k: sum(p.numel() for p in m.parameters()) for k, m in self.networks().items()}
+
+
+@contextlib.contextmanager
+def frozen(*nets: nn.Module):
+    """No parameter gradients for `nets` inside (a D while G learns from it): saves the backward
+    work into D's weights, which the next D step would discard anyway."""
+    params = [p for net in nets for p in net.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+def linear_decay(step: int, total: int, decay_steps: int) -> float:
+    """1 until the last `decay_steps` steps of `total`, then linearly down to 0 at `total`."""
+    return min(1.0, (total - step) / max(1, decay_steps))
 
 
 def available() -> list[str]:

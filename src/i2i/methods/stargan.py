@@ -16,7 +16,7 @@ from torch import nn
 
 from .. import losses
 from ..nn.residual import ResidualBlock, norm_layer
-from .base import DataInfo, Method
+from .base import DataInfo, Method, linear_decay
 
 
 @dataclass
@@ -114,7 +114,7 @@ class StarGAN(Method):
                 "D": torch.optim.Adam(self.D.parameters(), c.d_lr, (c.beta1, c.beta2))}
 
     def lr_factor(self, step, total):
-        return min(1.0, (total - step) / max(1, self.cfg.decay_steps))
+        return linear_decay(step, total, self.cfg.decay_steps)
 
     # -- labels ---------------------------------------------------------------
     def as_condition(self, label: torch.Tensor) -> torch.Tensor:

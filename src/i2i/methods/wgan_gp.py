@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import losses
+from .base import linear_decay
 from .wgan import WGAN, WGANConfig
 
 
@@ -35,7 +36,7 @@ class WGANGP(WGAN):
         return {k: torch.optim.Adam(net.parameters(), c.lr, (c.beta1, c.beta2)) for k, net in self.networks().items()}
 
     def lr_factor(self, step: int, total: int) -> float:
-        return 1.0 - step / total if self.cfg.linear_decay else 1.0
+        return linear_decay(step, total, total) if self.cfg.linear_decay else 1.0
 
     def penalty(self, x_real, x_fake):
         return {"gp": self.cfg.lambda_gp * losses.gradient_penalty(self.D, x_real, x_fake)}  # logged λ-weighted

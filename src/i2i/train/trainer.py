@@ -139,7 +139,8 @@ class Trainer:
             while self.step < t.steps:
                 batch = next(batches)
                 if t.channels_last:
-                    batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
+                    batch = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v
+                             for k, v in batch.items()}
                 factor = self.method.lr_factor(self.step, t.steps)
                 for opt in self.optimizers.values():
                     for group in opt.param_groups:

@@ -1,0 +1,138 @@
+"""Pix2Pix (Isola et al., CVPR 2017): paired translation with a conditional GAN.
+
+G maps an input A to an output B; D judges (A, B) pairs, patch by patch (PatchGAN), so it
+learns "is B a plausible rendering of this A?". Objective (paper eq. 4):
+    G* = arg min_G max_D  L_cGAN(G, D) + λ·L_L1(G),    L_L1 = E‖y − G(x)‖₁,  λ = 100
+D's loss is halved "to slow down the rate at which D learns relative to G". The noise z is
+only dropout, which stays on at test time as in the official code. Networks and defaults
+follow junyanz/pytorch-CycleGAN-and-pix2pix: U-Net 256 with batch norm and dropout, the
+70x70 PatchGAN, vanilla GAN loss, Adam 2e-4 β1 0.5, batch 1, a constant learning rate for
+the first half of training and a linear decay to zero over the second.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .. import losses
+from ..errors import I2IError
+from ..nn import factory
+from .base import DataInfo, Method, frozen, linear_decay
+
+
+@dataclass
+class Pix2PixConfig:
+    netG: str = "unet_256"
+    netD: str = "basic"            # basic (70x70 PatchGAN) | n_layers | pixel
+    n_layers_D: int = 3
+    ngf: int = 64
+    ndf: int = 64
+    norm: str = "batch"            # batch | instance | none
+    dropout: bool = True
+    init_gain: float = 0.02
+    gan_mode: str = "vanilla"      # vanilla | lsgan
+    lambda_L1: float = 100.0
+    lr: float = 2e-4
+    beta1: float = 0.5
+    decay_fraction: float = 0.5    # official: 100 epochs constant, then 100 decaying
+    direction: str = "AtoB"        # BtoA swaps the roles of the paired images
+    eval_mode: bool = False        # official test: train mode (batch statistics, dropout on)
+
+
+class Pix2Pix(Method):
+    name = "pix2pix"
+    Config = Pix2PixConfig
+    train_defaults = {"batch_size": 1}
+    data_defaults = {"image_size": 256}   # load 286, crop 256
+    two_domain = True
+    one_way = True     # A → B only (direction=BtoA swaps what A and B are)
+
+    def __init__(self, cfg: Pix2PixConfig, info: DataInfo):
+        super().__init__(cfg, info)
+        if cfg.direction not in ("AtoB", "BtoA"):
+            raise ValueError(f"direction={cfg.direction!r}; use AtoB or BtoA")
+        c = info.channels
+        self.G = factory.initialised(
+            factory.generator(cfg.netG, c, c, cfg.ngf, cfg.norm, cfg.dropout, info.image_size), cfg.init_gain)
+        self.D = factory.initialised(factory.discriminator(cfg.netD, 2 * c, cfg.ndf, cfg.n_layers_D, cfg.norm),
+                                     cfg.init_gain)
+
+    def networks(self):
+        return {"G": self.G, "D": self.D}
+
+    def build_optimizers(self):
+        betas = (self.cfg.beta1, 0.999)
+        return {"G": torch.optim.Adam(self.G.parameters(), self.cfg.lr, betas),
+                "D": torch.optim.Adam(self.D.parameters(), self.cfg.lr, betas)}
+
+    def lr_factor(self, step, total):
+        return linear_decay(step, total, round(total * self.cfg.decay_fraction))
+
+    def pair(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        a, b = batch["A"].to(self.device), batch["B"].to(self.device)
+        return (a, b) if self.cfg.direction == "AtoB" else (b, a)
+
+    def train_step(self, batch, step):
+        cfg, opt = self.cfg, self.optimizers()
+        real_A, real_B = self.pair(batch)
+        gan = lambda out, real: losses.gan_loss(out, real, cfg.gan_mode)
+        with self.autocast():
+            fake_B = self.G(real_A)
+            # D: real pairs vs fake pairs, the sum halved
+            loss_D_fake = gan(self.D(torch.cat([real_A, fake_B.detach()], 1)), False)
+            loss_D_real = gan(self.D(torch.cat([real_A, real_B], 1)), True)
+        opt["D"].zero_grad(set_to_none=True)
+        ((loss_D_fake + loss_D_real) * 0.5).backward()
+        opt["D"].step()
+
+        with frozen(self.D):
+            with self.autocast():
+                loss_G_GAN = gan(self.D(torch.cat([real_A, fake_B], 1)), True)
+                loss_G_L1 = losses.l1(fake_B, real_B)
+            opt["G"].zero_grad(set_to_none=True)
+            (loss_G_GAN + cfg.lambda_L1 * loss_G_L1).backward()
+        opt["G"].step()
+        return {"D/loss_real": loss_D_real.item(), "D/loss_fake": loss_D_fake.item(),
+                "G/loss_GAN": loss_G_GAN.item(), "G/loss_L1": loss_G_L1.item()}
+
+    # -- inference ------------------------------------------------------------
+    @torch.no_grad()
+    def translate(self, x, target=None, style=None):
+        """A → B. Official test mode runs G in train mode one image at a time (batch statistics of
+        that image, dropout on), leaving the running statistics untouched; eval_mode uses them."""
+        if target is not None and bool((torch.as_tensor(target) != 1).any()):
+            raise I2IError(f"pix2pix translates {self.info.domains[0]} → {self.info.domains[1]} only")
+        if self.cfg.eval_mode:
+            with _mode(self.G, False), self.autocast():
+                return self.G(x).float()
+        with _mode(self.G, True), _kept_buffers(self.G), self.autocast():
+            return torch.cat([self.G(x[i:i + 1]).float() for i in range(x.size(0))])
+
+    @torch.no_grad()
+    def sample_grid(self, batch):
+        real_A, real_B = self.pair(batch)
+        return torch.stack([real_A, self.translate(real_A), real_B], dim=1)
+
+
+@contextlib.contextmanager
+def _mode(net: nn.Module, training: bool):
+    was = net.training
+    net.train(training)
+    try:
+        yield
+    finally:
+        net.train(was)
+
+
+@contextlib.contextmanager
+def _kept_buffers(net: nn.Module):
+    """Batch norm in train mode updates its running statistics; put them back afterwards."""
+    saved = [b.clone() for b in net.buffers()]
+    try:
+        yield
+    finally:
+        for b, s in zip(net.buffers(), saved):
+            b.copy_(s)
