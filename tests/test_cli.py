@@ -253,6 +253,13 @@ def test_unpaired_methods_translate_both_ways_and_evaluate(method, tmp_path, cap
     assert Image.open(tmp_path / "AtoB.png").tobytes() != Image.open(tmp_path / "BtoA.png").tobytes()
     assert "direction" in error_of(["translate", str(out), "-i", str(tmp_path / "in.png"),
                                     "-o", str(tmp_path / "x.png")], capsys)
+    import numpy as np
+
+    import i2i
+    t = i2i.load(out)
+    img = np.full((20, 24, 3), 120, dtype=np.uint8)
+    a, b = t.translate(img, target="AtoB"), t.translate(img, target="plain")
+    assert a.shape == img.shape and a.dtype == np.uint8 and not np.array_equal(a, b)
     capsys.readouterr()
     assert main(["eval", str(out), "-n", "4"]) == 0
     table = capsys.readouterr().out
@@ -264,3 +271,22 @@ def test_summary_prints_the_official_two_domain_counts(capsys):
     assert json.loads(capsys.readouterr().out) == {"G": 54413955, "D": 2768705}
     assert main(["summary", "cyclegan", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"G_A": 11378179, "G_B": 11378179, "D_A": 2764737, "D_B": 2764737}
+
+
+def test_pix2pix_and_cyclegan_train_on_the_public_layouts(tmp_path):
+    import numpy as np
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        (tmp_path / "facades" / split).mkdir(parents=True)
+        for d in "AB":
+            (tmp_path / "h2z" / f"{split}{d}").mkdir(parents=True)
+        for k in range(3):
+            Image.fromarray(rng.integers(0, 255, (36, 72, 3), dtype=np.uint8)).save(tmp_path / "facades" / split / f"{k}.jpg")
+            for d in "AB":
+                Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(tmp_path / "h2z" / f"{split}{d}" / f"{k}.png")
+    common = ["steps=1", "data.image_size=32", "ngf=8", "ndf=8", "batch_size=2", "logger=none", "amp=none"]
+    assert main(["train", "pix2pix", "--data", f"paired:{tmp_path / 'facades'}", "--out", str(tmp_path / "p"),
+                 "--no-progress", "netG=unet_32", *common]) == 0
+    assert main(["train", "cyclegan", "--data", f"unpaired:{tmp_path / 'h2z'}", "--out", str(tmp_path / "c"),
+                 "--no-progress", "netG=resnet_1blocks", *common]) == 0
+    assert (tmp_path / "c" / "samples" / "step_0000001.png").is_file()

@@ -23,6 +23,7 @@ class DataConfig:
     n_test: int = 500                  # built-in worlds; CelebA keeps the official 1,999
     crop: int = 178                    # CelebA centre crop before resizing
     stripe_period: float = 0.0         # shapes: stripe period in px (0: the world's default)
+    stripe_angle: float = -1.0         # shapes:unpaired: one stripe direction in degrees (< 0: random)
     domains: list[str] = field(default_factory=list)  # shapes: shape names as domains; folders, digits: a subset
     random_crop_prob: float = 0.0      # folders, training: P(random resized crop) as StarGAN v2 (0.5)
 

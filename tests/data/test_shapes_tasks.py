@@ -112,3 +112,13 @@ def test_build_shapes_tasks():
         data.build(DataConfig(spec="shapes:pairs", image_size=32, n_train=4))
     with pytest.raises(I2IError, match="data.attributes"):
         data.build(DataConfig(spec="shapes:unpaired", image_size=32, n_train=4, attributes=["red"]))
+
+
+def test_unpaired_stripe_angle_fixes_the_direction_of_every_stripe():
+    cfg = DataConfig(spec="shapes:unpaired", image_size=32, n_train=40, stripe_angle=90)
+    ds = data.build(cfg, "train", train=False)
+    assert {ds.params("B", i).stripe_angle for i in range(40)} == {90.0}
+    read = ShapesOracle().read(torch.stack([ds.image("B", i) for i in range(40)]))
+    assert read["striped"].all()
+    random = data.build(DataConfig(spec="shapes:unpaired", image_size=32, n_train=40), "train", train=False)
+    assert len({random.params("B", i).stripe_angle for i in range(40)}) == 40

@@ -67,7 +67,8 @@ def _shapes_task(cfg, task: str, split: str, train: bool):
     common = dict(split=split, stripe_period=cfg.stripe_period or None)
     if task == "paired":
         return ShapesPaired(n, cfg.image_size, **common)
-    return ShapesUnpaired(n, cfg.image_size, train=train, **common)
+    angle = cfg.stripe_angle if cfg.stripe_angle >= 0 else None
+    return ShapesUnpaired(n, cfg.image_size, train=train, stripe_angle=angle, **common)
 
 
 def _no_labels(cfg, what: str) -> None:

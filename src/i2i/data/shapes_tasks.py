@@ -105,6 +105,7 @@ class ShapesUnpaired(torch.utils.data.Dataset):
     Item i is {"A": A_i, "B": B_j, "index_A": i, "index_B": j} with j drawn from torch's global
     RNG when `train` (as CycleGAN's unaligned loader does) and j = i otherwise.
     `params("A", i)` / `params("B", j)` give the ShapeParams (domain names "plain"/"striped" work too).
+    `stripe_angle` (degrees, the band normal) gives every striped object the same stripe direction.
     """
 
     domains = ["plain", "striped"]
@@ -112,8 +113,9 @@ class ShapesUnpaired(torch.utils.data.Dataset):
     channels = 3
 
     def __init__(self, n: int, image_size: int = 32, split: str = "train", seed: int = 0, train: bool = True, *,
-                 stripe_period: float | None = None):
+                 stripe_period: float | None = None, stripe_angle: float | None = None):
         self.n, self.split = _check(n, split), split
+        self.stripe_angle = None if stripe_angle is None else float(stripe_angle) % 180.0
         self.image_size, self.seed, self.stripe_period = _check_size(image_size), int(seed), stripe_period
         self.train = bool(train)
         self.domains = list(self.domains)
@@ -134,7 +136,10 @@ class ShapesUnpaired(torch.utils.data.Dataset):
         d, i = self._domain(domain), _index(i, self.n)
         if (d, i) not in self._params:
             rng = np.random.default_rng([self.seed, SPLITS[self.split], DOMAIN_SALT[d], i])
-            self._params[d, i] = sample_params(rng, shapes=SHAPES, colours=COLOURS, p_striped=float(d == "B"))
+            p = sample_params(rng, shapes=SHAPES, colours=COLOURS, p_striped=float(d == "B"))
+            if self.stripe_angle is not None:  # one stripe direction: the target look has no free choice
+                p = dataclasses.replace(p, stripe_angle=self.stripe_angle)
+            self._params[d, i] = p
         return self._params[d, i]
 
     def _render(self, d: str, lo: int, hi: int) -> torch.Tensor:

@@ -40,6 +40,7 @@ class CycleGANConfig:
     lr: float = 2e-4
     beta1: float = 0.5
     decay_fraction: float = 0.5
+    eval_mode: bool = False         # official test: train mode, one image at a time (see nn.factory.test_forward)
 
 
 class CycleGAN(Method):
@@ -129,7 +130,7 @@ class CycleGAN(Method):
             for d, G in ((1, self.G_A), (0, self.G_B)):
                 sel = target == d
                 if sel.any():
-                    out[sel] = G(x[sel]).float()
+                    out[sel] = factory.test_forward(G, x[sel], self.cfg.eval_mode).float()
         return out
 
     @torch.no_grad()

@@ -11,12 +11,9 @@ the first half of training and a linear decay to zero over the second.
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import torch
-from torch import nn
-
 from .. import losses
 from ..errors import I2IError
 from ..nn import factory
@@ -105,34 +102,10 @@ class Pix2Pix(Method):
         that image, dropout on), leaving the running statistics untouched; eval_mode uses them."""
         if target is not None and bool((torch.as_tensor(target) != 1).any()):
             raise I2IError(f"pix2pix translates {self.info.domains[0]} → {self.info.domains[1]} only")
-        if self.cfg.eval_mode:
-            with _mode(self.G, False), self.autocast():
-                return self.G(x).float()
-        with _mode(self.G, True), _kept_buffers(self.G), self.autocast():
-            return torch.cat([self.G(x[i:i + 1]).float() for i in range(x.size(0))])
+        with self.autocast():
+            return factory.test_forward(self.G, x, self.cfg.eval_mode).float()
 
     @torch.no_grad()
     def sample_grid(self, batch):
         real_A, real_B = self.pair(batch)
         return torch.stack([real_A, self.translate(real_A), real_B], dim=1)
-
-
-@contextlib.contextmanager
-def _mode(net: nn.Module, training: bool):
-    was = net.training
-    net.train(training)
-    try:
-        yield
-    finally:
-        net.train(was)
-
-
-@contextlib.contextmanager
-def _kept_buffers(net: nn.Module):
-    """Batch norm in train mode updates its running statistics; put them back afterwards."""
-    saved = [b.clone() for b in net.buffers()]
-    try:
-        yield
-    finally:
-        for b, s in zip(net.buffers(), saved):
-            b.copy_(s)

@@ -1,9 +1,11 @@
 """Pix2Pix / CycleGAN networks by their names in junyanz's code (netG, netD options)."""
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 
+import torch
 from torch import nn
 
 from .init import normal_init
@@ -44,3 +46,35 @@ def initialised(net: nn.Module, gain: float) -> nn.Module:
     """junyanz's init_type 'normal': N(0, gain) weights, batch-norm scales N(1, gain)."""
     net.apply(lambda m: normal_init(m, gain))
     return net
+
+
+@torch.no_grad()
+def test_forward(net: nn.Module, x: torch.Tensor, eval_mode: bool) -> torch.Tensor:
+    """The official test: G in train mode on one image at a time (batch norm uses that image's
+    statistics, dropout stays on), with the running statistics put back afterwards. eval_mode:
+    the running statistics and no dropout, for models trained at batch sizes above one."""
+    with _training(net, not eval_mode):
+        if eval_mode:
+            return net(x)
+        with _kept_buffers(net):
+            return torch.cat([net(x[i:i + 1]) for i in range(x.size(0))])
+
+
+@contextlib.contextmanager
+def _training(net: nn.Module, mode: bool):
+    was = net.training
+    net.train(mode)
+    try:
+        yield
+    finally:
+        net.train(was)
+
+
+@contextlib.contextmanager
+def _kept_buffers(net: nn.Module):
+    saved = [b.clone() for b in net.buffers()]
+    try:
+        yield
+    finally:
+        for b, s in zip(net.buffers(), saved):
+            b.copy_(s)
