@@ -52,3 +52,9 @@ def test_one_step_alternates_generators_then_s_and_discriminators():
     for k, net in m.networks().items():
         assert any(not torch.equal(a, b) for a, b in zip(before[k], net.parameters())), k
     assert m.summary()["S"] > 0 and set(m.optimizers()) == {"G", "D", "S"}
+
+
+def test_generator_dc_off_leaves_the_generators_only_content_registration():
+    m = OPGAN(OPGANConfig(generator_dc=False, **TINY), INFO)
+    logs = m.train_step(batch(), 0)
+    assert {"G/cc_A", "G/cc_B", "D/S_dc"} <= set(logs) and not {"G/dc_A", "G/dc_B"} & set(logs)

@@ -18,7 +18,7 @@ No code was published; these choices are ours (README "OP-GAN: our reading of th
   its features, mean over channels of the squared activations, scaled to mean 1 per patch —
   parameter-free, so S cannot satisfy L_cc by emptying a learned content head;
 - S learns from L_dc only; the generators minimise L_cc + L_dc (with L_cc, S could flatten its
-  attention and make the constraint vacuous);
+  attention and make the constraint vacuous); `generator_dc=false` leaves them L_cc alone;
 - domain features are pooled and fused symmetrically, [d₁ + d₂, |d₁ − d₂|], so a pair's class
   does not depend on its order; per image, one pair of each kind (both source, both
   translation, same position, different position) is drawn;
@@ -45,6 +45,7 @@ class OPGANConfig(CycleGANConfig):
     lambda_identity: float = 0.0   # the paper's objective (eq. 7) has no identity term
     beta: float = 1.0              # weight of L_S = L_cc + L_dc
     s_dim: int = 64                # width of S's convs
+    generator_dc: bool = True      # G minimises L_dc too (eq. 7 as we read it); False: G minimises L_cc only
 
 
 class Siamese(nn.Module):
@@ -126,7 +127,10 @@ class OPGAN(CycleGAN):
         cc_A, dc_A = self.self_supervised_losses(real_A, fake_B)
         cc_B, dc_B = self.self_supervised_losses(real_B, fake_A)
         beta = self.cfg.beta
-        return {**terms, "cc_A": beta * cc_A, "dc_A": beta * dc_A, "cc_B": beta * cc_B, "dc_B": beta * dc_B}
+        terms.update({"cc_A": beta * cc_A, "cc_B": beta * cc_B})
+        if self.cfg.generator_dc:
+            terms.update({"dc_A": beta * dc_A, "dc_B": beta * dc_B})
+        return terms
 
     def critic_step(self, real_A, real_B, fake_A, fake_B):
         terms = super().critic_step(real_A, real_B, fake_A, fake_B)
