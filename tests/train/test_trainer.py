@@ -20,20 +20,25 @@ TINY_WGAN = ["data.spec=digits", "data.image_size=16", "z_dim=8", "ngf=8", "ndf=
              "batch_size=4", "log_every=2", "sample_every=3", "logger=none", "amp=none"]
 TINY_GAN = ["data.spec=ring", "n_train=64", "z_dim=2", "g_hidden=[16]", "d_units=8", "momentum_steps=6",
             "batch_size=4", "log_every=2", "sample_every=3", "logger=none", "amp=none"]
+TINY_2D = ["data.spec=shapes:unpaired", "data.image_size=32", "n_train=16", "n_test=4", "netG=resnet_1blocks",
+           "ngf=8", "ndf=8", "pool_size=3", "batch_size=2", "log_every=2", "sample_every=3", "logger=none", "amp=none"]
 
 
 def tiny_cfg(*extra, method="stargan"):
     cfg = RunConfig.default(method)
-    cfg.apply_overrides({"stargan": TINY, "stargan_v2": TINY_V2, "wgan": TINY_WGAN, "gan": TINY_GAN}[method]
-                        + list(extra))
+    tiny = {"stargan": TINY, "stargan_v2": TINY_V2, "wgan": TINY_WGAN, "gan": TINY_GAN,
+            "cyclegan": TINY_2D, "opgan": TINY_2D + ["s_dim=8"]}[method]
+    cfg.apply_overrides(tiny + list(extra))
     return cfg
 
 
-@pytest.mark.parametrize("method", ["stargan", "stargan_v2", "wgan", "gan"])
+@pytest.mark.parametrize("method", ["stargan", "stargan_v2", "wgan", "gan", "cyclegan", "opgan"])
 def test_resume_gives_the_same_final_weights_as_uninterrupted_training(tmp_path, method):
     # For StarGAN v2 this also covers the EMA copies and the λ_ds schedule (ds_iter 6 < 8 steps);
     # for WGAN the critic/generator schedule (G updates at steps 2 and 5: the first after the resume);
-    # for GAN the SGD momentum buffers, the momentum ramp and the learning-rate decay, on the ring.
+    # for GAN the SGD momentum buffers, the momentum ramp and the learning-rate decay, on the ring;
+    # for CycleGAN the image pools (filled by step 2, then swapping) and the random unpaired B;
+    # for OP-GAN also S's optimiser and its random patch pairs.
     train(tiny_cfg("steps=8", "save_every=100", method=method), tmp_path / "straight", show_progress=False)
     t = Trainer(tiny_cfg("steps=8", "save_every=5", method=method), tmp_path / "split", show_progress=False)
     real_step = t.method.train_step
