@@ -65,3 +65,53 @@ class DigitsDataset(InMemory):
         self.attributes: list[str] = []
         self.images = upsample(torch.from_numpy(images[idx])[:, None], image_size)
         self.labels = torch.from_numpy(labels[idx])
+
+
+def svhn_like(clean: torch.Tensor, neighbours: torch.Tensor, generator: torch.Generator,
+              noise: float = 0.08) -> torch.Tensor:
+    """DTN's source domain made from real digits: N x 1 x S x S clean digits in [-1, 1] → N x 3 x
+    S x S "house numbers". Each image gets a random background and ink colour (at least 0.4 apart
+    in luminance, either brighter), the edges of two other digits cut in at the left and right
+    as SVHN's neighbouring digits are, and Gaussian noise."""
+    n, _, s, _ = clean.shape
+    ink = (clean + 1) / 2
+    side = (neighbours + 1) / 2                                  # N x 2 x S x S
+    shift = s * 3 // 4
+    clutter = torch.zeros_like(ink)
+    clutter[..., :s - shift] = side[:, :1, :, shift:]            # right edge of one digit, at the left
+    clutter[..., shift:] = side[:, 1:, :, :s - shift]            # left edge of another, at the right
+    ink = torch.maximum(ink, clutter)
+    bg = torch.rand(n, 3, 1, 1, generator=generator)
+    lum = lambda c: (c * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    fg = torch.rand(n, 3, 1, 1, generator=generator)
+    for _ in range(20):  # redraw ink colours too close in luminance to the background
+        close = (lum(fg) - lum(bg)).abs() < 0.4
+        if not close.any():
+            break
+        fg = torch.where(close, torch.rand(n, 3, 1, 1, generator=generator), fg)
+    fg = torch.where((lum(fg) - lum(bg)).abs() < 0.4, 1 - (lum(bg) > 0.5).float().expand(-1, 3, -1, -1), fg)
+    x = bg + ink * (fg - bg) + noise * torch.randn(n, 3, s, s, generator=generator)
+    return x.clamp(0, 1) * 2 - 1
+
+
+class SVHNLikeDigits(InMemory):
+    """The DTN task's source domain: the SVHN-like version (`svhn_like`) of one half of a split's
+    digits; `half=1` gives the other half, so a clean target domain built from it never shows
+    the same handwriting. Deterministic per (split, half, image size)."""
+
+    channels = 3
+
+    def __init__(self, split: str = "train", image_size: int = 16, half: int = 0, seed: int = 0):
+        if half not in (0, 1):
+            raise I2IError(f"half must be 0 or 1, got {half!r}")
+        images, labels = _arrays()
+        idx = split_indices(split)
+        mine = idx[half::2]
+        g = torch.Generator().manual_seed(seed * 2 + half)
+        clean = upsample(torch.from_numpy(images[mine])[:, None], image_size)
+        pool = upsample(torch.from_numpy(images[idx])[:, None], image_size)
+        neighbours = pool[torch.randint(len(pool), (len(mine), 2), generator=g)][:, :, 0]
+        self.split, self.image_size, self.half = split, image_size, half
+        self.domains, self.attributes = CLASSES, []
+        self.images = svhn_like(clean, neighbours, g)
+        self.labels = torch.from_numpy(labels[mine])
