@@ -290,3 +290,14 @@ def test_pix2pix_and_cyclegan_train_on_the_public_layouts(tmp_path):
     assert main(["train", "cyclegan", "--data", f"unpaired:{tmp_path / 'h2z'}", "--out", str(tmp_path / "c"),
                  "--no-progress", "netG=resnet_1blocks", *common]) == 0
     assert (tmp_path / "c" / "samples" / "step_0000001.png").is_file()
+
+
+def test_dtn_trains_on_svhn_like_digits_and_reports_transfer_accuracy(tmp_path, capsys):
+    out = tmp_path / "dtn"
+    assert main(["train", "dtn", "--data", "digits:svhn", "--out", str(out), "--no-progress", "steps=3", "f_steps=1",
+                 "batch_size=8", "logger=none", "amp=none"]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(out), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["task"] == "transfer" and r["n"] == 299 and 0.3 < r["oracle_on_sources"] < 0.45
+    assert 0 <= r["translation_accuracy"] <= 1 and "f_accuracy_on_sources" in r

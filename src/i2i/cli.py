@@ -167,6 +167,12 @@ def cmd_eval(a) -> int:
         result = evaluate_generation(t.method, n=a.n or 1000, seed=a.seed)
         print(json.dumps(result, indent=2) if a.json else format_generation_eval(result))
         return 0
+    if t.cfg.data.spec == "digits:svhn":
+        from .metrics.digits import evaluate_transfer
+        result = evaluate_transfer(t.method, build(t.cfg.data, "test", train=False))
+        rows = [(k.replace("_", " "), _pct(v)) for k, v in result.items() if isinstance(v, float)]
+        print(json.dumps(result, indent=2) if a.json else _table(f"{result['n']} held-out SVHN-like digits", rows))
+        return 0
     if t.cfg.data.spec == "ring":
         from .metrics.ring import evaluate_ring
         result = evaluate_ring(t.method, n=a.n or 1000, seed=a.seed)

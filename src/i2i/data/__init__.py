@@ -33,6 +33,11 @@ def build(cfg, split: str = "train", train: bool = True):
         attrs = list(cfg.attributes) or SHAPES_DEFAULT_ATTRIBUTES
         colours = [a for a in attrs if a in PALETTE] or ["red", "green", "blue"]
         return ShapesDataset(n, cfg.image_size, attributes=attrs, colours=colours, **common)
+    if kind == "digits" and path not in ("", "svhn"):
+        raise I2IError(f"unknown digits task {cfg.spec!r}; use digits or digits:svhn (SVHN-like → clean digits)")
+    if kind == "digits" and path == "svhn":
+        from .digits import SVHNToDigits
+        return SVHNToDigits(split, cfg.image_size, train=train)
     if kind == "digits":
         from .digits import DigitsDataset
         return DigitsDataset(split, cfg.image_size, digits=list(cfg.domains) or None)
@@ -89,7 +94,7 @@ def _paired_split(path: str, split: str) -> str:
 
 
 # Image sizes of the built-in worlds, used when a run names the world but no size.
-WORLD_IMAGE_SIZE = {"digits": 16, "ring": 0}
+WORLD_IMAGE_SIZE = {"digits": 16, "digits:svhn": 16, "ring": 0}
 
 
 def _folder_split(path: str, split: str) -> str | None:

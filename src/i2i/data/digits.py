@@ -115,3 +115,27 @@ class SVHNLikeDigits(InMemory):
         self.domains, self.attributes = CLASSES, []
         self.images = svhn_like(clean, neighbours, g)
         self.labels = torch.from_numpy(labels[mine])
+
+
+class SVHNToDigits(torch.utils.data.Dataset):
+    """DTN's unpaired task: item i is {"A": SVHN-like digit i of half 0 (3 channels), "label_A": its
+    digit, "B": a clean digit of half 1 (1 channel)}, B drawn with torch's global RNG in training
+    and B_{i mod n} otherwise. The target digits' labels are never given to a method."""
+
+    domains = ["svhn", "digits"]
+    paired = False
+    channels = 3
+
+    def __init__(self, split: str = "train", image_size: int = 16, train: bool = True):
+        self.source = SVHNLikeDigits(split, image_size, half=0)
+        images, _ = _arrays()
+        other = split_indices(split)[1::2]
+        self.target = upsample(torch.from_numpy(images[other])[:, None], image_size)
+        self.train, self.image_size = train, image_size
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, i) -> dict:
+        j = int(torch.randint(len(self.target), ())) if self.train else int(i) % len(self.target)
+        return {"A": self.source.images[i], "label_A": self.source.labels[i], "B": self.target[j]}

@@ -174,3 +174,26 @@ def evaluate_generation(method, n: int = 1000, seed: int = 0, oracle: DigitOracl
         "digits_fd_floor": oracle.fd(real[:fd_n], real[fd_n:2 * fd_n]),
         **extra,
     }
+
+
+@torch.no_grad()
+def evaluate_transfer(method, dataset, oracle: DigitOracle | None = None) -> dict:
+    """DTN's score (paper Table 2): the digit oracle reads each translated source digit; the share
+    read as the source's label. Beside it, the oracle on the raw source images (the baseline a
+    translation must beat) and f's own accuracy on the source domain."""
+    oracle = oracle or digit_oracle()
+    x, y = dataset.source.images, dataset.source.labels
+    out = torch.cat([method.translate(x[i:i + 200].to(method.device)).cpu() for i in range(0, len(x), 200)])
+    read, conf = oracle.read(out)
+    raw, _ = oracle.read(x)
+    result = {"task": "transfer", "n": len(x), "translation_accuracy": float((read == y).float().mean()),
+              "confident_share": float((conf >= 0.9).float().mean()),
+              "oracle_on_sources": float((raw == y).float().mean())}
+    head = getattr(getattr(method, "f", None), "head", None)
+    if head is not None:
+        was = method.training
+        method.eval()
+        logits = torch.cat([head(method.f(x[i:i + 200].to(method.device))).cpu() for i in range(0, len(x), 200)])
+        method.train(was)
+        result["f_accuracy_on_sources"] = float((logits.argmax(1) == y).float().mean())
+    return result
