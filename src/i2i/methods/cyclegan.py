@@ -23,24 +23,11 @@ from .base import DataInfo, Method, frozen, linear_decay
 
 
 @dataclass
-class CycleGANConfig:
-    netG: str = "resnet_9blocks"
-    netD: str = "basic"
-    n_layers_D: int = 3
-    ngf: int = 64
-    ndf: int = 64
-    norm: str = "instance"
-    dropout: bool = False
-    init_gain: float = 0.02
-    gan_mode: str = "lsgan"
+class CycleGANConfig(factory.Options):   # defaults: ResNet 9 blocks, instance norm, LSGAN
     lambda_A: float = 10.0          # cycle A → B → A
     lambda_B: float = 10.0          # cycle B → A → B
     lambda_identity: float = 0.5    # × λ_A / λ_B; 0 turns the identity term off
     pool_size: int = 50
-    lr: float = 2e-4
-    beta1: float = 0.5
-    decay_fraction: float = 0.5
-    eval_mode: bool = False         # official test: train mode, one image at a time (see nn.factory.test_forward)
 
 
 class CycleGAN(Method):
@@ -53,10 +40,7 @@ class CycleGAN(Method):
     def __init__(self, cfg: CycleGANConfig, info: DataInfo):
         super().__init__(cfg, info)
         c, size = info.channels, info.image_size
-        G = lambda: factory.initialised(
-            factory.generator(cfg.netG, c, c, cfg.ngf, cfg.norm, cfg.dropout, size), cfg.init_gain)
-        D = lambda: factory.initialised(factory.discriminator(cfg.netD, c, cfg.ndf, cfg.n_layers_D, cfg.norm),
-                                        cfg.init_gain)
+        G, D = (lambda: factory.build_generator(cfg, c, size)), (lambda: factory.build_discriminator(cfg, c))
         self.G_A, self.G_B, self.D_A, self.D_B = G(), G(), D(), D()
         self.fake_A_pool = ImagePool(cfg.pool_size, (c, size, size))
         self.fake_B_pool = ImagePool(cfg.pool_size, (c, size, size))

@@ -21,22 +21,13 @@ from .base import DataInfo, Method, frozen, linear_decay
 
 
 @dataclass
-class Pix2PixConfig:
+class Pix2PixConfig(factory.Options):
     netG: str = "unet_256"
-    netD: str = "basic"            # basic (70x70 PatchGAN) | n_layers | pixel
-    n_layers_D: int = 3
-    ngf: int = 64
-    ndf: int = 64
-    norm: str = "batch"            # batch | instance | none
+    norm: str = "batch"
     dropout: bool = True
-    init_gain: float = 0.02
-    gan_mode: str = "vanilla"      # vanilla | lsgan
+    gan_mode: str = "vanilla"
     lambda_L1: float = 100.0
-    lr: float = 2e-4
-    beta1: float = 0.5
-    decay_fraction: float = 0.5    # official: 100 epochs constant, then 100 decaying
     direction: str = "AtoB"        # BtoA swaps the roles of the paired images
-    eval_mode: bool = False        # official test: train mode (batch statistics, dropout on)
 
 
 class Pix2Pix(Method):
@@ -51,11 +42,8 @@ class Pix2Pix(Method):
         super().__init__(cfg, info)
         if cfg.direction not in ("AtoB", "BtoA"):
             raise ValueError(f"direction={cfg.direction!r}; use AtoB or BtoA")
-        c = info.channels
-        self.G = factory.initialised(
-            factory.generator(cfg.netG, c, c, cfg.ngf, cfg.norm, cfg.dropout, info.image_size), cfg.init_gain)
-        self.D = factory.initialised(factory.discriminator(cfg.netD, 2 * c, cfg.ndf, cfg.n_layers_D, cfg.norm),
-                                     cfg.init_gain)
+        self.G = factory.build_generator(cfg, info.channels, info.image_size)
+        self.D = factory.build_discriminator(cfg, 2 * info.channels)  # D sees (input, output) pairs
 
     def networks(self):
         return {"G": self.G, "D": self.D}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -12,6 +13,33 @@ from .init import normal_init
 from .patchgan import NLayerDiscriminator, PixelDiscriminator
 from .resnet_generator import ResnetGenerator
 from .unet import UnetGenerator
+
+
+@dataclass
+class Options:
+    """The options pix2pix and CycleGAN share, under junyanz's names; each method's Config
+    subclasses this with its own defaults."""
+    netG: str = "resnet_9blocks"   # resnet_<K>blocks | unet_<N>
+    netD: str = "basic"            # basic (70x70 PatchGAN) | n_layers | pixel
+    n_layers_D: int = 3
+    ngf: int = 64
+    ndf: int = 64
+    norm: str = "instance"         # batch | instance | none
+    dropout: bool = False
+    init_gain: float = 0.02
+    gan_mode: str = "lsgan"        # vanilla | lsgan
+    lr: float = 2e-4
+    beta1: float = 0.5
+    decay_fraction: float = 0.5    # official: 100 epochs constant, then 100 decaying
+    eval_mode: bool = False        # official test: train mode, one image at a time (see test_forward)
+
+
+def build_generator(o: Options, channels: int, image_size: int) -> nn.Module:
+    return initialised(generator(o.netG, channels, channels, o.ngf, o.norm, o.dropout, image_size), o.init_gain)
+
+
+def build_discriminator(o: Options, in_ch: int) -> nn.Module:
+    return initialised(discriminator(o.netD, in_ch, o.ndf, o.n_layers_D, o.norm), o.init_gain)
 
 
 def generator(name: str, in_ch: int, out_ch: int, ngf: int, norm: str, dropout: bool, image_size: int) -> nn.Module:
