@@ -10,8 +10,6 @@ benchmarks/results/<world>/ (results.json, updated per method; <method>.png).
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import statistics
 import time
 from pathlib import Path
@@ -23,6 +21,7 @@ from i2i.config import RunConfig
 from i2i.metrics.digits import evaluate_generation
 from i2i.metrics.ring import evaluate_ring
 from i2i.train.trainer import train
+from record import record
 
 ROOT = Path(__file__).resolve().parents[1]
 WORLDS = {"digits": (evaluate_generation, ["gan", "dcgan", "cgan", "infogan", "wgan", "wgan_gp"]),
@@ -58,17 +57,10 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=ROOT / "runs" / f"bench-gan-{time.strftime('%Y%m%d-%H%M%S')}")
     a = p.parse_args()
     results = ROOT / "benchmarks" / "results" / a.world
-    results.mkdir(parents=True, exist_ok=True)
-    path = results / "results.json"
     for method in a.methods or WORLDS[a.world][1]:
         runs = [run(method, a.world, seed, a.out / f"{method}-{a.world}-seed{seed}") for seed in a.seeds]
-        report = json.loads(path.read_text()) if path.is_file() else {}  # other methods' results stay
-        report[method] = {"runs": runs, "summary": summarise(runs)}
-        grids = sorted((a.out / f"{method}-{a.world}-seed{a.seeds[0]}" / "samples").glob("step_*.png"))
-        shutil.copy(grids[-1], results / f"{method}.png")
-        print(json.dumps({method: report[method]["summary"]}, indent=2), flush=True)
-        path.write_text(json.dumps(report, indent=2))
-
+        record(results, method, {"runs": runs, "summary": summarise(runs)},
+               a.out / f"{method}-{a.world}-seed{a.seeds[0]}")
 
 if __name__ == "__main__":
     main()

@@ -11,8 +11,6 @@ the last sample grid of the first seed).
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import statistics
 import time
 from pathlib import Path
@@ -24,6 +22,7 @@ from i2i.config import RunConfig
 from i2i.data import build
 from i2i.metrics import two_domain
 from i2i.train.trainer import train
+from record import record
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = ["pix2pix", "cyclegan", "opgan"]
@@ -70,18 +69,11 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=ROOT / "runs" / f"bench-2d-{time.strftime('%Y%m%d-%H%M%S')}")
     a = p.parse_args()
     results = ROOT / "benchmarks" / "results" / "two_domain"
-    results.mkdir(parents=True, exist_ok=True)
-    path = results / "results.json"
     for method in a.methods:
         name = method + (f"-{a.tag}" if a.tag else "")
         runs = [run(method, seed, a.out / f"{name}-seed{seed}", a.n, a.set) for seed in a.seeds]
-        report = json.loads(path.read_text()) if path.is_file() else {}  # other methods' results stay
-        report[name] = {"overrides": a.set, "runs": runs, "summary": summarise(runs)}
-        grids = sorted((a.out / f"{name}-seed{a.seeds[0]}" / "samples").glob("step_*.png"))
-        shutil.copy(grids[-1], results / f"{name}.png")
-        print(json.dumps({name: report[name]["summary"]}, indent=2), flush=True)
-        path.write_text(json.dumps(report, indent=2))
-
+        record(results, name, {"overrides": a.set, "runs": runs, "summary": summarise(runs)},
+               a.out / f"{name}-seed{a.seeds[0]}")
 
 if __name__ == "__main__":
     main()
