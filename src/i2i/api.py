@@ -43,7 +43,7 @@ class Translator:
         if isinstance(target, torch.Tensor):
             return target.to(x.device)
         if target is None and self.method.two_domain:  # a one-way method (pix2pix) needs no target
-            if not getattr(self.method, "one_way", False):
+            if not self.method.one_way:
                 raise I2IError(f"name the target domain ({', '.join(info.domains)}) or a direction (AtoB, BtoA)")
             target = info.domains[1]
         if self.method.two_domain and target in ("AtoB", "BtoA"):

@@ -48,6 +48,7 @@ class Method(nn.Module):
     train_defaults: ClassVar[dict] = {}  # TrainConfig values of the official code (e.g. its batch size)
     data_defaults: ClassVar[dict] = {}  # DataConfig values of the official code (e.g. its image size)
     two_domain: ClassVar[bool] = False  # batches are {"A", "B"} image pairs (paired or not), not labelled images
+    one_way: ClassVar[bool] = False  # two-domain methods that only translate A → B (pix2pix, DTN)
 
     def __init__(self, cfg, info: DataInfo):
         super().__init__()
