@@ -127,3 +127,15 @@ def test_domain_mode_labels_are_shape_indices():
     for bad in (("hexagon",), ("circle", "circle"), ()):
         with pytest.raises(I2IError, match="domains"):
             ShapesDataset(4, 32, domains=bad)
+
+
+def test_background_bands_are_thirds_of_the_range_and_the_oracle_reads_them():
+    from i2i.data.shapes import BACKGROUNDS, background_band
+    from i2i.metrics.oracle import ShapesOracle
+    assert background_band(torch.tensor([0.25, 0.41, 0.42, 0.58, 0.59, 0.9])).tolist() == [0, 0, 1, 1, 2, 2]  # edges at 0.4167 and 0.5833
+    ds = ShapesDataset(120, 32, attributes=list(BACKGROUNDS), split="test")
+    labels = ds.labels
+    assert torch.equal(labels.sum(1), torch.ones(120)) and (labels.sum(0) > 20).all()  # one band each, all used
+    images = torch.stack([ds[i]["image"] for i in range(120)])
+    read = ShapesOracle().labels(ShapesOracle().read(images), BACKGROUNDS)
+    assert (read == labels).all(1).float().mean() >= 0.97

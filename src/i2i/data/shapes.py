@@ -14,6 +14,8 @@ Conventions (the oracle relies on them):
   has HSV chroma (max - min channel) >= 0.2, so it never blends into any background.
 - Stripes are bands of width period/2 (default period: image side / 8), phase-locked to
   the object centre; `stripe_angle` is the direction of the band normal, degrees in [0, 180).
+- The background's grey level falls in one of three equal bands of BACKGROUND_RANGE, named by
+  BACKGROUNDS (dark_bg, mid_bg, light_bg): a second kind of label, for joint training.
 - Rotation is canonical: [0, 120) for triangles (0 = a vertex pointing up), [0, 90) for
   squares (0 = axis aligned), 0 for circles. Image axes: x right, y down.
 """
@@ -40,7 +42,15 @@ LARGE_RANGE = (0.28, 0.36)
 LARGE_THRESHOLD = 0.25  # between the two ranges
 MARGIN = 0.04  # min gap between the object's circumcircle and the image border
 MIN_SIZE, MAX_SIZE = 32, 256
-ATTRIBUTES = tuple(PALETTE) + ("striped", "large") + SHAPES
+BACKGROUNDS = ("dark_bg", "mid_bg", "light_bg")  # thirds of BACKGROUND_RANGE, darkest first
+ATTRIBUTES = tuple(PALETTE) + ("striped", "large") + SHAPES + BACKGROUNDS
+
+
+def background_band(grey: torch.Tensor) -> torch.Tensor:
+    """Index into BACKGROUNDS of grey levels (values outside the range go to the nearest band)."""
+    lo, hi = BACKGROUND_RANGE
+    band = ((grey - lo) / (hi - lo) * len(BACKGROUNDS)).floor()
+    return band.clamp(0, len(BACKGROUNDS) - 1).long()
 
 
 @dataclass(frozen=True)
@@ -187,7 +197,7 @@ def render(p: ShapeParams, size: int, *, stripe_period: float | None = None, dar
 
 
 def label_vector(p: ShapeParams, attributes) -> torch.Tensor:
-    """0/1 float labels: palette colours (exclusive), "striped", "large", shape names."""
+    """0/1 float labels: palette colours (exclusive), "striped", "large", shape names, background bands."""
     out = []
     for a in attributes:
         if a in PALETTE:
@@ -196,6 +206,8 @@ def label_vector(p: ShapeParams, attributes) -> torch.Tensor:
             out.append(p.shape == a)
         elif a in ("striped", "large"):
             out.append(getattr(p, a))
+        elif a in BACKGROUNDS:
+            out.append(int(background_band(torch.tensor(p.background))) == BACKGROUNDS.index(a))
         else:
             raise I2IError(f"unknown attribute {a!r}; choose from {list(ATTRIBUTES)}")
     return torch.tensor(out, dtype=torch.float32)
@@ -258,6 +270,7 @@ class ShapesDataset(torch.utils.data.Dataset):
             self.attributes = list(_check_choice("attributes", attributes, ATTRIBUTES))
             self.shapes = _check_choice("shapes", shapes, SHAPES)
         self._targets: list[int] | None = None
+        self._labels: torch.Tensor | None = None
         self.seed, self.split, self.stripe_period = int(seed), split, stripe_period
         self.p_striped, self.p_large = p_striped, p_large
         self._params: dict[int, ShapeParams] = {}
@@ -296,6 +309,14 @@ class ShapesDataset(torch.utils.data.Dataset):
         if self._targets is None:
             self._targets = [self.domains.index(self.params(i).shape) for i in range(self.n)]
         return self._targets
+
+    @property
+    def labels(self) -> torch.Tensor:
+        """Every item's label (attribute vectors, or domain indices), from the params alone: no rendering."""
+        if self._labels is None:
+            self._labels = (torch.tensor(self.targets, dtype=torch.long) if self.domains else
+                            torch.stack([label_vector(self.params(i), self.attributes) for i in range(self.n)]))
+        return self._labels
 
     def __getitem__(self, i) -> dict:
         i = self._index(i)

@@ -22,7 +22,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from i2i.data.shapes import LARGE_THRESHOLD, PALETTE, SHAPES
+from i2i.data.shapes import BACKGROUNDS, LARGE_THRESHOLD, PALETTE, SHAPES, background_band
 from i2i.errors import I2IError
 
 AREA_FACTORS = torch.tensor([math.pi, 2.0, 3.0 * math.sqrt(3.0) / 4.0])  # area / R^2, in SHAPES order
@@ -179,7 +179,9 @@ class ShapesOracle:
                 cols.append(readings[name].bool())
             elif name in self.colours:
                 cols.append(readings["colour"] == self.colours.index(name))
+            elif name in BACKGROUNDS:
+                cols.append(background_band(readings["background"]) == BACKGROUNDS.index(name))
             else:
-                raise I2IError(f"oracle cannot label {name!r}: use {list(self.colours)}, 'striped', 'large' "
-                               f"or {list(SHAPES)}")
+                raise I2IError(f"oracle cannot label {name!r}: use {list(self.colours)}, 'striped', 'large', "
+                               f"{list(SHAPES)} or {list(BACKGROUNDS)}")
         return torch.stack(cols, 1).float()
