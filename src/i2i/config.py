@@ -26,6 +26,10 @@ class DataConfig:
     stripe_angle: float = -1.0         # shapes:unpaired: one stripe direction in degrees (< 0: random)
     domains: list[str] = field(default_factory=list)  # shapes: shape names as domains; folders, digits: a subset
     random_crop_prob: float = 0.0      # folders, training: P(random resized crop) as StarGAN v2 (0.5)
+    joint: list[str] = field(default_factory=list)  # more datasets trained jointly with spec (StarGAN's
+                                       # mask vector), e.g. [folders:/data/rafd]; shapes:joint is built in
+    labelled_fraction: float = 1.0     # training items that keep their labels (fixed choice); the rest
+                                       # are unlabelled (MatchGAN uses them, StarGAN skips them)
 
 
 @dataclass

@@ -1,5 +1,7 @@
 from collections import Counter
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -75,3 +77,33 @@ def test_trainer_asks_for_domain_labels(tmp_path, monkeypatch):
     assert batch["image"].shape[0] == 12 and batch["label"].shape == (12,)
     x_label, ref_label, ref2_label = batch["label"].chunk(3)
     assert torch.equal(ref_label, ref2_label)
+
+
+def test_pools_take_turns_and_each_runs_its_own_epochs():
+    a, b = np.arange(0, 10), np.arange(100, 108)
+    s = StepSampler(200, 4, seed=0, pools=[a, b])
+    batches = [s.batch(k) for k in range(6)]
+    assert all(set(x) <= set(a) for x in batches[0::2]) and all(set(x) <= set(b) for x in batches[1::2])
+    assert len(set(batches[1]) | set(batches[3])) == 8  # b's first epoch: two disjoint batches
+    assert StepSampler(200, 4, seed=0, start_step=3, pools=[a, b]).batch(3) == batches[3]  # resumable
+
+
+def test_grouped_pool_gives_distinct_label_groups_of_four():
+    pool = np.arange(50)
+    groups = pool % 6
+    s = StepSampler(50, 16, seed=1, pools=[pool], grouping=[groups])
+    for step in range(5):
+        out = np.array(s.batch(step)).reshape(4, 4)
+        g = groups[out]
+        assert (g == g[:, :1]).all() and len(set(g[:, 0])) == 4
+    assert s.batch(2) == StepSampler(50, 16, seed=1, pools=[pool], grouping=[groups]).batch(2)
+
+
+def test_grouped_pool_needs_enough_labels_and_a_multiple_of_four():
+    pool = np.arange(20)
+    with pytest.raises(I2IError, match="3 distinct labels"):
+        StepSampler(20, 16, seed=0, pools=[pool], grouping=[pool % 3])
+    with pytest.raises(I2IError, match="multiple of 4"):
+        StepSampler(20, 10, seed=0, pools=[pool], grouping=[pool % 5])
+    with pytest.raises(I2IError, match="fewer than batch_size"):
+        StepSampler(20, 16, seed=0, pools=[np.arange(5)])

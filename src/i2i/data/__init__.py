@@ -8,12 +8,61 @@ EXCLUSIVE_GROUPS = [
     ["Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair"],
     ["red", "green", "blue", "yellow", "magenta", "cyan"],
     ["circle", "square", "triangle"],
+    ["dark_bg", "mid_bg", "light_bg"],
 ]
 SHAPES_DEFAULT_ATTRIBUTES = ["red", "green", "blue", "striped", "large"]
 
 
 def build(cfg, split: str = "train", train: bool = True):
-    """The dataset a DataConfig names. `train=False` turns off random augmentation."""
+    """The dataset a DataConfig names (several, with data.joint or shapes:joint, as one JointDataset).
+    `train=False` turns off random augmentation; data.labelled_fraction < 1 hides the labels of
+    the other training items."""
+    if not 0.0 < cfg.labelled_fraction <= 1.0:
+        raise I2IError(f"data.labelled_fraction={cfg.labelled_fraction} must be in (0, 1]")
+    dataset = _joint(cfg, split, train) if cfg.joint or cfg.spec == "shapes:joint" else _build_one(cfg, split, train)
+    if cfg.labelled_fraction < 1.0 and split == "train":
+        if not (getattr(dataset, "attributes", None) or getattr(dataset, "domains", None)) or \
+                getattr(dataset, "paired", None) is not None:
+            raise I2IError(f"data.labelled_fraction applies to labelled datasets; {cfg.spec} has no labels to hide")
+        from .semi import PartlyLabelled
+        dataset = PartlyLabelled(dataset, cfg.labelled_fraction)
+    return dataset
+
+
+# shapes:joint, the built-in joint task: the same world twice, one copy labelled by colour only
+# (like CelebA's hair colours), the other, drawn with another seed, by background band only.
+SHAPES_JOINT = {"shapes-colours": ["red", "green", "blue"], "shapes-backgrounds": ["dark_bg", "mid_bg", "light_bg"]}
+
+
+def _joint(cfg, split: str, train: bool):
+    """Joint training (StarGAN's mask vector): data.spec and each of data.joint as one dataset.
+    data.attributes picks CelebA's (and shapes') labels, data.domains the folders' domains."""
+    import dataclasses
+
+    from .joint import JointDataset
+    if cfg.spec == "shapes:joint":
+        if cfg.joint:
+            raise I2IError("shapes:joint already holds two datasets; leave data.joint empty")
+        from .shapes import ShapesDataset
+        n = cfg.n_train if split == "train" else cfg.n_test
+        parts = [ShapesDataset(n, cfg.image_size, attributes=attrs, seed=k, split=split,
+                               stripe_period=cfg.stripe_period or None)
+                 for k, attrs in enumerate(SHAPES_JOINT.values())]
+        return JointDataset(parts, list(SHAPES_JOINT))
+    specs = [cfg.spec, *cfg.joint]
+    parts = []
+    for spec in specs:
+        kind = spec.partition(":")[0]
+        if kind not in ("celeba", "folders", "digits") and spec != "shapes":
+            raise I2IError(f"{spec} cannot join a joint run: use labelled datasets (celeba:PATH, folders:PATH, shapes)")
+        part_cfg = dataclasses.replace(cfg, spec=spec, joint=[], labelled_fraction=1.0,
+                                       attributes=list(cfg.attributes) if kind in ("celeba", "shapes") else [],
+                                       domains=list(cfg.domains) if kind in ("folders", "digits") else [])
+        parts.append(_build_one(part_cfg, split, train))
+    return JointDataset(parts, specs)
+
+
+def _build_one(cfg, split: str, train: bool):
     kind, _, path = cfg.spec.partition(":")
     if not 0.0 <= cfg.random_crop_prob <= 1.0:
         raise I2IError(f"data.random_crop_prob={cfg.random_crop_prob} is not a probability; use a value in [0, 1]")
@@ -111,7 +160,9 @@ def info(dataset, image_size: int):
     from ..methods.base import DataInfo
     attributes = list(getattr(dataset, "attributes", []) or [])
     domains = [] if attributes else list(getattr(dataset, "domains", []) or [])
+    parts = list(getattr(dataset, "datasets", []) or [])  # joint training: the label set of each dataset
     groups = [[a for a in g if a in attributes] for g in EXCLUSIVE_GROUPS]
+    groups += [d["labels"] for d in parts if not d["multi_label"]]  # a dataset's domains exclude each other
     return DataInfo(image_size, channels=getattr(dataset, "channels", 3), points=getattr(dataset, "points", 0),
                     attributes=attributes, domains=domains,
-                    exclusive=[g for g in groups if len(g) > 1])
+                    exclusive=[g for g in groups if len(g) > 1], datasets=parts)

@@ -23,6 +23,8 @@ class DataInfo:
     attributes: list[str] = field(default_factory=list)   # multi-label attribute names
     domains: list[str] = field(default_factory=list)      # single-label domain names
     exclusive: list[list[str]] = field(default_factory=list)  # attribute groups with exactly one set
+    datasets: list[dict] = field(default_factory=list)  # joint runs: {name, labels, multi_label} per dataset,
+                                                        # in the order of `attributes`
 
     @property
     def labels(self) -> list[str]:
@@ -49,6 +51,7 @@ class Method(nn.Module):
     data_defaults: ClassVar[dict] = {}  # DataConfig values of the official code (e.g. its image size)
     two_domain: ClassVar[bool] = False  # batches are {"A", "B"} image pairs (paired or not), not labelled images
     one_way: ClassVar[bool] = False  # two-domain methods that only translate A → B (pix2pix, DTN)
+    semi_supervised: ClassVar[bool] = False  # learns from unlabelled items too (MatchGAN)
 
     def __init__(self, cfg, info: DataInfo):
         super().__init__()

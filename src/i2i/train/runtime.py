@@ -47,14 +47,24 @@ class StepSampler(torch.utils.data.Sampler):
     `references`: each batch is [B sources | B references | B second references]; references are
     class-balanced and ref2[i] is another item of ref[i]'s domain (StarGAN v2's reference stream).
     Both need `labels`, the domain index of every item.
+    `pools` (with `grouping`): step s draws from pool s mod P only, as its own epochs of
+    permutations (joint training alternates datasets; StarGAN with hidden labels uses the
+    labelled items). A pool with a grouping instead gives batches of batch_size / group_size
+    distinct label groups, group_size items each, consecutive (MatchGAN's label groups).
     """
 
     def __init__(self, n: int, batch_size: int, seed: int, start_step: int = 0, labels=None,
-                 balanced: bool = False, references: bool = False):
+                 balanced: bool = False, references: bool = False, pools=None, grouping=None,
+                 group_size: int = 4):
         if n < batch_size:
             raise I2IError(f"the dataset has {n} images, fewer than batch_size={batch_size}")
         self.n, self.bs, self.seed, self.start = n, batch_size, seed, start_step
         self.balanced, self.references = balanced, references
+        self.pools = [np.asarray(p, dtype=np.int64) for p in pools] if pools is not None else None
+        self.grouping = list(grouping) if grouping is not None else [None] * len(self.pools or [])
+        self.group_size = group_size
+        for k, pool in enumerate(self.pools or []):
+            self._check_pool(k, pool)
         if (balanced or references) and labels is None:
             raise I2IError("balanced or reference sampling needs the domain label of every item; pass labels=")
         if labels is not None:
@@ -71,7 +81,38 @@ class StepSampler(torch.utils.data.Sampler):
         picks = rng.integers(len(self.classes), size=size)
         return np.array([m[rng.integers(len(m))] for m in (self.classes[c] for c in picks)], dtype=np.int64)
 
+    def _check_pool(self, k: int, pool: np.ndarray) -> None:
+        groups = self.grouping[k]
+        if groups is None:
+            if len(pool) < self.bs:
+                raise I2IError(f"batch pool {k} has {len(pool)} images, fewer than batch_size={self.bs} "
+                               "(too few labelled images: raise data.labelled_fraction or lower batch_size)")
+            return
+        if self.bs % self.group_size:
+            raise I2IError(f"batch_size={self.bs} must be a multiple of {self.group_size} (label groups of "
+                           f"{self.group_size} images)")
+        need, have = self.bs // self.group_size, len(np.unique(groups))
+        if have < need:
+            raise I2IError(f"the labelled images hold {have} distinct labels, fewer than the {need} label groups "
+                           f"a batch of {self.bs} needs; lower batch_size or label more images")
+
+    def pool_batch(self, step: int) -> list[int]:
+        k, local = step % len(self.pools), step // len(self.pools)
+        pool, groups = self.pools[k], self.grouping[k]
+        if groups is None:
+            epoch, j = divmod(local, len(pool) // self.bs)
+            perm = np.random.default_rng([self.seed, epoch, k]).permutation(len(pool))
+            return pool[perm[j * self.bs:(j + 1) * self.bs]].tolist()
+        rng = np.random.default_rng([self.seed, step, 2])
+        out = []
+        for g in rng.choice(np.unique(groups), self.bs // self.group_size, replace=False):
+            members = pool[groups == g]
+            out += rng.choice(members, self.group_size, replace=len(members) < self.group_size).tolist()
+        return out
+
     def batch(self, step: int) -> list[int]:
+        if self.pools is not None:
+            return self.pool_batch(step)
         if self.balanced:
             out = self.balanced_draw(np.random.default_rng([self.seed, step, 0]), self.bs).tolist()
         else:

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from .. import data as datasets
 from ..config import RunConfig
 from ..data.images import make_grid, save_image
+from ..data.semi import label_pools
 from ..errors import I2IError
 from ..methods.base import Method, get_method
 from . import checkpoint
@@ -104,8 +105,12 @@ class Trainer:
             if labels is None:
                 raise I2IError(f"{self.cfg.method} samples by domain but dataset {self.cfg.data.spec} has no domain "
                                "labels; use folders:PATH or shapes with data.domains=circle,square,triangle")
+        pools, grouping = label_pools(self.train_set, m.semi_supervised) or (None, None)
+        if pools is not None and labels is not None:
+            raise I2IError(f"{self.cfg.method} samples by domain, which joint or partly labelled data do not support")
         sampler = StepSampler(len(self.train_set), t.batch_size, t.seed, self.step, labels=labels,
-                              balanced=m.balanced_sampling, references=m.reference_pairs)
+                              balanced=m.balanced_sampling, references=m.reference_pairs,
+                              pools=pools, grouping=grouping)
         # Its own generator: a DataLoader otherwise draws its worker seed from the global RNG,
         # which would shift every later random number after a resume.
         seeds = torch.Generator().manual_seed(t.seed + self.step)
