@@ -38,7 +38,8 @@ class Translator:
         """Turn 'red,striped' / ['red', 'large=0'] / {'large': 0} / a domain name into labels.
 
         Attributes not named keep what D's classifier reads from the input, so naming one
-        attribute changes only that one; naming a colour clears the rest of its group."""
+        attribute changes only that one; naming a colour clears the rest of its group. A joint
+        model takes the labels of one of its datasets and returns [labels | mask]."""
         info = self.method.info
         if isinstance(target, torch.Tensor):
             return target.to(x.device)
@@ -73,7 +74,20 @@ class Translator:
                 for other in next((g for g in info.exclusive if name in g), []):
                     labels[:, info.attributes.index(other)] = 0
             labels[:, k] = v
+        if info.datasets:  # joint training: one dataset's labels, named by the mask vector
+            return self.method.joint_condition(labels, self._label_set(target))
         return labels
+
+    def _label_set(self, target: dict) -> int:
+        """The joint dataset whose labels `target` names (one dataset's at a time, as in training)."""
+        parts = self.method.info.datasets
+        owner = {name: k for k, d in enumerate(parts) for name in d["labels"]}
+        sets = {owner[name] for name in target}
+        if len(sets) > 1:
+            named = "; ".join(f"{', '.join(n for n in target if owner[n] == k)} from {parts[k]['name']}" for k in sorted(sets))
+            raise I2IError(f"name labels of one dataset at a time ({named}): the model was trained on one "
+                           "dataset's labels per image")
+        return sets.pop()
 
     @property
     def has_style(self) -> bool:

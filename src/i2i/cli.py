@@ -30,9 +30,11 @@ def parser() -> argparse.ArgumentParser:
                                    "train keys; write data.x / train.x / model.x when a name is ambiguous). "
                                    "The run directory receives config.yaml, checkpoints/, samples/ and logs/.")
     t.add_argument("method", help="method name, e.g. stargan")
-    t.add_argument("--data", help="shapes | shapes:paired | shapes:unpaired | digits | ring | celeba:PATH | "
-                                  "folders:PATH | paired:PATH | unpaired:PATH (default: the config's, else shapes); "
-                                  "without --config a built-in world brings its image size")
+    t.add_argument("--data", action="append",
+                   help="shapes | shapes:paired | shapes:unpaired | shapes:joint | digits | ring | celeba:PATH | "
+                        "folders:PATH | paired:PATH | unpaired:PATH (default: the config's, else shapes); "
+                        "without --config a built-in world brings its image size. Give --data twice or more "
+                        "for joint training (stargan's mask vector), e.g. --data celeba:A --data folders:B")
     t.add_argument("--config", type=Path, help="YAML config file (method, model, data, train sections)")
     t.add_argument("--out", type=Path, help="run directory (default: runs/METHOD)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
@@ -123,10 +125,12 @@ def cmd_train(a) -> int:
         if cfg.method != a.method:
             raise I2IError(f"{a.config} configures {cfg.method}, not {a.method}")
     if a.data:
-        cfg.data.spec = a.data
-        if not a.config and not a.resume:  # the world's own image size, unless an override says otherwise
+        if a.resume:
+            raise I2IError("--resume continues the run's own data; drop --data")
+        cfg.data.spec, cfg.data.joint = a.data[0], a.data[1:]
+        if not a.config:  # the world's own image size, unless an override says otherwise
             from .data import WORLD_IMAGE_SIZE
-            cfg.data.image_size = WORLD_IMAGE_SIZE.get(a.data, cfg.data.image_size)
+            cfg.data.image_size = WORLD_IMAGE_SIZE.get(a.data[0], cfg.data.image_size)
     cfg.apply_overrides(a.overrides)
     run = train(cfg, out, resume=a.resume, show_progress=not a.no_progress)
     print(f"done: {run}")
@@ -183,7 +187,10 @@ def cmd_eval(a) -> int:
                        f"trained on {t.cfg.data.spec}")
     from .metrics import translation
     test_set = build(t.cfg.data, "test", train=False)
-    if t.method.two_domain:
+    if t.method.info.datasets:
+        result = translation.evaluate_joint(t.method, test_set, n=a.n or 300, seed=a.seed)
+        print(json.dumps(result, indent=2) if a.json else format_joint_eval(result))
+    elif t.method.two_domain:
         from .metrics import two_domain
         evaluate = two_domain.evaluate_paired if test_set.paired else two_domain.evaluate_unpaired
         result = evaluate(t.method, test_set, n=a.n or 200)
@@ -297,6 +304,18 @@ def format_domain_eval(r: dict) -> str:
             ("colour of the reference", "", pct(r["reference_colour_match"])),
             ("stripes of the reference", "", pct(r["reference_stripes_match"]))]
     return _table(f"{r['n']} held-out images, each to a random other shape", rows)
+
+
+def format_joint_eval(r: dict) -> str:
+    sets = r["label_sets"]
+    rows = [("translated with the labels of", *sets)]
+    rows += [(label, *(_pct(v[key]) for v in sets.values())) for label, key in
+             (("target reached", "reached"), ("target reached, when changed", "reached_when_changed"),
+              ("other datasets' labels kept", "others_kept"), ("shape kept", "shape_kept"),
+              ("centre kept", "centre_kept"))]
+    rows += [(f"  reached on images of {src}", *(_pct(v["reached_by_source"][src]) for v in sets.values()))
+             for src in next(iter(sets.values()))["reached_by_source"]]
+    return _table(f"joint training: {r['n']} held-out images of each dataset, random valid targets", rows)
 
 
 def format_generation_eval(r: dict) -> str:

@@ -17,10 +17,69 @@ def test_parameter_counts_equal_the_official_code(size, c, g, d):
     assert m.summary() == {"G": g, "D": d}
 
 
-def test_joint_celeba_rafd_generator_count():
-    # Joint training feeds 15 labels (5 + 8 + a 2-way mask) to G; D classifies the 13 real ones.
-    g = StarGAN(StarGANConfig(), DataInfo(128, attributes=[f"a{i}" for i in range(15)])).G
-    assert sum(p.numel() for p in g.parameters()) == 8_461_888
+CELEBA_RAFD = [{"name": "celeba", "labels": [f"c{i}" for i in range(5)], "multi_label": True},
+               {"name": "rafd", "labels": [f"e{i}" for i in range(8)], "multi_label": False}]
+
+
+def joint_info(size=128, parts=CELEBA_RAFD):
+    labels = [a for d in parts for a in d["labels"]]
+    return DataInfo(size, attributes=labels, datasets=parts,
+                    exclusive=[d["labels"] for d in parts if not d["multi_label"]])
+
+
+def test_joint_celeba_rafd_counts_equal_the_official_code():
+    # G reads 15 labels (5 + 8 + the 2-way mask); D classifies the 13 real ones.
+    m = StarGAN(StarGANConfig(), joint_info())
+    assert m.mask_dim == 2 and m.summary() == {"G": 8_461_888, "D": 44_827_584}
+
+
+def tiny_joint():
+    parts = [{"name": "colours", "labels": ["red", "green", "blue"], "multi_label": True},
+             {"name": "moods", "labels": ["calm", "angry"], "multi_label": False}]
+    cfg = StarGANConfig(g_conv_dim=8, d_conv_dim=8, g_repeat_num=1, d_repeat_num=3, n_critic=1)
+    return StarGAN(cfg, joint_info(16, parts))
+
+
+def test_the_condition_is_labels_then_mask_and_a_joint_model_needs_the_mask():
+    m = tiny_joint()
+    label, mask = torch.tensor([[0, 1.0, 0, 0, 0]]), torch.tensor([[1.0, 0]])
+    assert m.as_condition(label, mask).tolist() == [[0, 1, 0, 0, 0, 1, 0]]
+    with pytest.raises(ValueError, match="mask"):
+        m.as_condition(label)
+    # dataset 1's labels on any image: the other slice zeroed, the mask naming dataset 1
+    assert m.joint_condition(torch.tensor([[1.0, 0, 0, 0, 1]]), 1).tolist() == [[0, 0, 0, 0, 1, 0, 1]]
+
+
+def test_only_the_known_slice_of_the_classifier_is_trained():
+    m = tiny_joint()
+    logits = torch.zeros(2, 5, requires_grad=True)
+    label = torch.tensor([[1.0, 0, 0, 0, 0], [0, 0, 0, 0, 1]])  # row 0: colours; row 1: mood "angry"
+    mask = torch.tensor([[1.0, 0], [0, 1]])
+    loss = m.classification_loss(logits, label, mask)
+    loss.backward()
+    g = logits.grad
+    assert (g[0, 3:] == 0).all() and (g[1, :3] == 0).all() and (g[0, :3] != 0).all() and (g[1, 3:] != 0).all()
+    # BCE summed over the colour slice (3·log 2) plus softmax CE over the moods (log 2)
+    assert float(loss.detach()) == pytest.approx(4 * torch.log(torch.tensor(2.0)).item(), rel=1e-5)
+
+
+def test_a_joint_step_trains_on_each_datasets_batches():
+    m = tiny_joint()
+    for k, label in enumerate([torch.tensor([[1.0, 0, 0, 0, 0]] * 4), torch.tensor([[0, 0, 0, 1.0, 0]] * 4)]):
+        mask = torch.zeros(4, 2)
+        mask[:, k] = 1
+        logs = m.train_step({"image": torch.rand(4, 3, 16, 16) * 2 - 1, "label": label, "mask": mask}, k)
+        assert {"D/loss_cls", "G/loss_cls", "G/loss_rec"} <= set(logs) and all(map(torch.isfinite, map(torch.tensor, logs.values())))
+    grid = m.sample_grid({"image": torch.rand(2, 3, 16, 16), "label": label[:2], "mask": mask[:2]})
+    assert grid.shape == (2, 1 + 5, 3, 16, 16)
+
+
+def test_stargan_refuses_unlabelled_images():
+    from i2i.errors import I2IError
+    m = tiny()
+    batch = {"image": torch.rand(4, 3, 16, 16), "label": torch.full((4, 5), -1.0), "mask": torch.zeros(4, 1)}
+    with pytest.raises(I2IError, match="labelled images only"):
+        m.train_step(batch, 0)
 
 
 def test_registry_finds_stargan_by_name():

@@ -5,6 +5,10 @@ PatchGAN critic with an auxiliary classifier D_cls. Objectives (paper eq. 5-6):
     L_D = −L_adv + λ_cls·L_cls^r                (L_adv as WGAN-GP)
     L_G =  L_adv + λ_cls·L_cls^f + λ_rec·L_rec  (L_rec = ‖x − G(G(x, c), c')‖₁)
 Networks and defaults follow the official code (yunjey/stargan).
+
+Joint training on several datasets (section 3.2): labels are [dataset 1's | dataset 2's | ...]
+with the unknown part zero, and G's condition adds a one-hot mask vector naming the dataset whose
+labels are known; D_cls is trained, and G judged, on that dataset's slice of the labels only.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import losses
+from ..errors import I2IError
 from ..nn.residual import ResidualBlock, norm_layer
 from .base import DataInfo, Method, linear_decay
 
@@ -99,8 +104,9 @@ class StarGAN(Method):
     def __init__(self, cfg: StarGANConfig, info: DataInfo):
         super().__init__(cfg, info)
         self.c_dim = len(info.labels)
+        self.mask_dim = len(info.datasets) if len(info.datasets) > 1 else 0  # joint training's mask vector
         try:
-            self.G = Generator(cfg.g_conv_dim, self.c_dim, cfg.g_repeat_num, cfg.g_norm)
+            self.G = Generator(cfg.g_conv_dim, self.c_dim + self.mask_dim, cfg.g_repeat_num, cfg.g_norm)
         except ValueError as e:
             raise ValueError(f"g_norm: {e}") from None
         self.D = Discriminator(info.image_size, cfg.d_conv_dim, self.c_dim, cfg.d_repeat_num)
@@ -117,15 +123,55 @@ class StarGAN(Method):
         return linear_decay(step, total, self.cfg.decay_steps)
 
     # -- labels ---------------------------------------------------------------
-    def as_condition(self, label: torch.Tensor) -> torch.Tensor:
-        """Attribute vectors pass through; domain indices become one-hot vectors."""
-        if self.info.multi_label or label.dim() == 2:
-            return label.float()
-        return F.one_hot(label.long(), self.c_dim).float()
+    def as_condition(self, label: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """G's condition: attribute vectors pass through, domain indices become one-hot vectors;
+        in joint runs [labels | mask] (a label of full width already carries its mask)."""
+        c = label.float() if self.info.multi_label or label.dim() == 2 else F.one_hot(label.long(), self.c_dim).float()
+        if self.mask_dim and c.size(1) == self.c_dim:
+            if mask is None:
+                raise ValueError(f"a joint model needs the mask vector with its labels ({self.c_dim} labels + "
+                                 f"{self.mask_dim}-way mask)")
+            c = torch.cat([c, mask.to(c)], 1)
+        return c
 
-    def sample_targets(self, label: torch.Tensor) -> torch.Tensor:
-        """The official choice: the batch's own labels, shuffled."""
-        return label[torch.randperm(label.size(0), device=label.device)]
+    def label_slices(self) -> list[slice]:
+        """Each joint dataset's slice of the labels."""
+        ends = [0]
+        for part in self.info.datasets:
+            ends.append(ends[-1] + len(part["labels"]))
+        return [slice(a, b) for a, b in zip(ends, ends[1:])]
+
+    def joint_condition(self, label: torch.Tensor, k: int) -> torch.Tensor:
+        """Labels of dataset k alone (the other slices zeroed) with mask k: a translation with
+        dataset k's labels, whichever dataset the image came from."""
+        c = torch.zeros(label.size(0), self.c_dim + self.mask_dim, device=label.device)
+        sl = self.label_slices()[k]
+        c[:, sl] = label[:, sl].float()
+        c[:, self.c_dim + k] = 1.0
+        return c
+
+    def classification_loss(self, logits: torch.Tensor, label: torch.Tensor, mask) -> torch.Tensor:
+        """L_cls on the known labels only: each joint dataset's rows on its own slice, with its own
+        loss (BCE for attributes, softmax cross-entropy for domains)."""
+        if not self.mask_dim:
+            return losses.classification_loss(logits, label, self.info.multi_label)
+        total = logits.new_zeros((), dtype=torch.float32)
+        for k, (part, sl) in enumerate(zip(self.info.datasets, self.label_slices())):
+            rows = mask[:, k] > 0
+            if rows.any():
+                target = label[rows, sl] if part["multi_label"] else label[rows, sl].argmax(1)
+                total = total + losses.classification_loss(logits[rows, sl], target, part["multi_label"])
+        return total
+
+    def check_labelled(self, mask) -> None:
+        if mask is not None and not self.mask_dim and not bool((mask > 0).all()):
+            raise I2IError(f"{self.name} trains on labelled images only; this batch holds unlabelled ones "
+                           "(the trainer draws labelled ones when data.labelled_fraction < 1)")
+
+    def sample_targets(self, label: torch.Tensor, mask=None):
+        """The official choice: the batch's own labels (and masks), shuffled."""
+        perm = torch.randperm(label.size(0), device=label.device)
+        return label[perm], None if mask is None else mask[perm]
 
     def grid_targets(self, label: torch.Tensor) -> list[torch.Tensor]:
         """One target per label for sample grids: an exclusive attribute is set alone in its
@@ -147,15 +193,38 @@ class StarGAN(Method):
         return targets
 
     # -- training -------------------------------------------------------------
+    def loss_weights(self) -> dict[str, float]:
+        c = self.cfg
+        return {"loss_real": 1.0, "loss_fake": 1.0, "loss_cls": c.lambda_cls, "loss_gp": c.lambda_gp,
+                "loss_rec": c.lambda_rec}
+
+    def weighted(self, terms: dict) -> torch.Tensor:
+        """Σ λ_k·L_k over the logged terms, in their order."""
+        w = self.loss_weights()
+        return sum(w[k.partition("/")[2]] * v for k, v in terms.items())
+
+    def is_labelled(self, mask) -> bool:
+        self.check_labelled(mask)
+        return True
+
+    def d_extra(self, x_real, labelled: bool) -> dict:
+        """More terms of D's objective (MatchGAN's match loss)."""
+        return {}
+
+    def g_extra(self, x_fake, labelled: bool) -> dict:
+        return {}
+
     def train_step(self, batch, step):
         cfg, opt = self.cfg, self.optimizers()
         x_real = batch["image"].to(self.device)
         label_org = batch["label"].to(self.device)
-        label_trg = self.sample_targets(label_org)
-        c_org, c_trg = self.as_condition(label_org), self.as_condition(label_trg)
-        multi = self.info.multi_label
+        mask_org = batch["mask"].to(self.device) if "mask" in batch else None
+        labelled = self.is_labelled(mask_org)
+        label_trg, mask_trg = self.sample_targets(label_org, mask_org)
+        c_org = self.as_condition(label_org, mask_org) if labelled else None
+        c_trg = self.as_condition(label_trg, mask_trg)
         if step < cfg.warmup_steps:
-            return self.identity_step(x_real, c_org)
+            return self.identity_step(x_real, c_org) if labelled else {}
         logs = {}
 
         # Discriminator: L_D = −L_adv + λ_cls·L_cls^r, L_adv with gradient penalty.
@@ -165,29 +234,32 @@ class StarGAN(Method):
                 x_fake = self.G(x_real, c_trg)
             fake_src, _ = self.D(x_fake)
             d_loss_real, d_loss_fake = losses.wgan_critic_loss(out_src, fake_src)
-            d_loss_cls = losses.classification_loss(out_cls, label_org, multi)
-            d_loss_gp = losses.gradient_penalty(lambda x: self.D(x)[0], x_real, x_fake)
-        d_loss = d_loss_real + d_loss_fake + cfg.lambda_cls * d_loss_cls + cfg.lambda_gp * d_loss_gp
+            terms = {"D/loss_real": d_loss_real, "D/loss_fake": d_loss_fake}
+            if labelled:
+                terms["D/loss_cls"] = self.classification_loss(out_cls, label_org, mask_org)
+            terms["D/loss_gp"] = losses.gradient_penalty(lambda x: self.D(x)[0], x_real, x_fake)
+            terms.update(self.d_extra(x_real, labelled))
+        d_loss = self.weighted(terms)
         opt["D"].zero_grad(set_to_none=True)
         d_loss.backward()
         opt["D"].step()
-        logs.update({"D/loss_real": d_loss_real, "D/loss_fake": d_loss_fake, "D/loss_cls": d_loss_cls,
-                     "D/loss_gp": d_loss_gp})
+        logs.update(terms)
 
-        # Generator, every n_critic-th iteration.
+        # Generator, every n_critic-th iteration: L_G = L_adv + λ_rec·L_rec + λ_cls·L_cls^f.
         if (step + 1) % cfg.n_critic == 0:
             with self.autocast():
                 x_fake = self.G(x_real, c_trg)
                 fake_src, fake_cls = self.D(x_fake)
-                g_loss_fake = losses.wgan_generator_loss(fake_src)
-                g_loss_cls = losses.classification_loss(fake_cls, label_trg, multi)
-                x_rec = self.G(x_fake, c_org)
-                g_loss_rec = losses.l1(x_real, x_rec)
-            g_loss = g_loss_fake + cfg.lambda_rec * g_loss_rec + cfg.lambda_cls * g_loss_cls
+                terms = {"G/loss_fake": losses.wgan_generator_loss(fake_src)}
+                if labelled:  # the way back needs the source's labels
+                    terms["G/loss_rec"] = losses.l1(x_real, self.G(x_fake, c_org))
+                terms["G/loss_cls"] = self.classification_loss(fake_cls, label_trg, mask_trg)
+                terms.update(self.g_extra(x_fake, labelled))
+            g_loss = self.weighted(terms)
             opt["G"].zero_grad(set_to_none=True)
             g_loss.backward()
             opt["G"].step()
-            logs.update({"G/loss_fake": g_loss_fake, "G/loss_rec": g_loss_rec, "G/loss_cls": g_loss_cls})
+            logs.update(terms)
         return {k: v.item() for k, v in logs.items()}
 
     def identity_step(self, x_real, c_org):
@@ -215,14 +287,28 @@ class StarGAN(Method):
 
     @torch.no_grad()
     def classify(self, x) -> torch.Tensor:
-        """D_cls's belief about x's labels: probabilities (attributes) or a domain index."""
+        """D_cls's belief about x's labels: probabilities (attributes) or a domain index; in joint
+        runs per dataset slice, softmax over a dataset's domains."""
         with self.autocast():
             logits = self.D(x)[1].float()
-        return torch.sigmoid(logits) if self.info.multi_label else logits.argmax(1)
+        if not self.info.multi_label:
+            return logits.argmax(1)
+        probs = torch.sigmoid(logits)
+        for part, sl in zip(self.info.datasets if self.mask_dim else [], self.label_slices()):
+            if not part["multi_label"]:
+                probs[:, sl] = logits[:, sl].softmax(1)
+        return probs
 
     @torch.no_grad()
     def sample_grid(self, batch):
         x = batch["image"].to(self.device)
         label = batch["label"].to(self.device)
-        columns = [x] + [self.translate(x, t) for t in self.grid_targets(label)]
+        if not self.mask_dim:
+            targets = self.grid_targets(label)
+        else:  # an image's unknown labels are what D_cls reads; each target uses its dataset's slice
+            known = batch["mask"].to(self.device)[:, None, :].expand(-1, self.c_dim, -1)
+            owner = torch.cat([torch.full((sl.stop - sl.start,), k) for k, sl in enumerate(self.label_slices())])
+            label = torch.where(known[:, torch.arange(self.c_dim), owner] > 0, label, (self.classify(x) > 0.5).float())
+            targets = [self.joint_condition(t, int(owner[j])) for j, t in enumerate(self.grid_targets(label))]
+        columns = [x] + [self.translate(x, t) for t in targets]
         return torch.stack(columns, dim=1)  # N × (1 + c) × 3 × H × W
