@@ -301,3 +301,31 @@ def test_dtn_trains_on_svhn_like_digits_and_reports_transfer_accuracy(tmp_path, 
     r = json.loads(capsys.readouterr().out)
     assert r["task"] == "transfer" and r["n"] == 299 and 0.3 < r["oracle_on_sources"] < 0.45
     assert 0 <= r["translation_accuracy"] <= 1 and "f_accuracy_on_sources" in r
+
+
+def test_joint_stargan_translates_with_either_datasets_labels_and_evaluates(tmp_path, capsys):
+    out = tmp_path / "joint"
+    assert main(["train", "stargan", "--data", "shapes:joint", "--out", str(out), "--no-progress", *TINY]) == 0
+    img = tmp_path / "in.png"
+    Image.new("RGB", (32, 32), (200, 30, 30)).save(img)
+    for target in ("mid_bg", "green"):
+        assert main(["translate", str(out), "-i", str(img), "-t", target, "-o", str(tmp_path / f"{target}.png")]) == 0
+    assert main(["translate", str(out), "-i", str(img), "-t", "green,mid_bg", "-o", str(tmp_path / "x.png")]) == 2
+    assert "one dataset at a time" in capsys.readouterr().err
+    assert main(["eval", str(out), "-n", "10", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert list(r["label_sets"]) == ["shapes-colours", "shapes-backgrounds"] and r["n"] == 8
+
+
+def test_matchgan_alternates_labelled_and_unlabelled_iterations(tmp_path, capsys):
+    out = tmp_path / "match"
+    args = [o for o in TINY if not o.startswith(("batch_size", "steps", "n_train"))]
+    assert main(["train", "matchgan", "--data", "shapes", "--out", str(out), "--no-progress", *args,
+                 "steps=4", "batch_size=12", "n_train=48", "labelled_fraction=0.5", "log_every=1", "n_critic=1"]) == 0
+    logs = [json.loads(line) for line in (out / "logs" / "metrics.jsonl").read_text().splitlines()]
+    assert ["D/loss_match" in r for r in logs] == [True, False, True, False]
+    assert ["G/loss_rec" in r for r in logs] == [True, False, True, False]
+    assert all("G/loss_match" in r for r in logs)
+    capsys.readouterr()
+    assert main(["eval", str(out), "-n", "10", "--json"]) == 0
+    assert "target_accuracy" in json.loads(capsys.readouterr().out)
