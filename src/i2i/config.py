@@ -28,6 +28,8 @@ class DataConfig:
     random_crop_prob: float = 0.0      # folders, training: P(random resized crop) as StarGAN v2 (0.5)
     joint: list[str] = field(default_factory=list)  # more datasets trained jointly with spec (StarGAN's
                                        # mask vector), e.g. [folders:/data/rafd]; shapes:joint is built in
+    joint_batches: str = "alternate"   # joint runs: alternate datasets batch by batch (official), or
+                                       # mixed: each batch half of each (for a batch-norm G)
     labelled_fraction: float = 1.0     # training items that keep their labels (fixed choice); the rest
                                        # are unlabelled (MatchGAN uses them, StarGAN skips them)
 

@@ -107,3 +107,13 @@ def test_grouped_pool_needs_enough_labels_and_a_multiple_of_four():
         StepSampler(20, 10, seed=0, pools=[pool], grouping=[pool % 5])
     with pytest.raises(I2IError, match="fewer than batch_size"):
         StepSampler(20, 16, seed=0, pools=[np.arange(5)])
+
+
+def test_mixed_batches_take_an_equal_share_of_every_pool():
+    a, b = np.arange(0, 10), np.arange(100, 108)
+    s = StepSampler(200, 4, seed=0, pools=[a, b], mix=True)
+    for step in range(5):
+        out = s.batch(step)
+        assert set(out[:2]) <= set(a) and set(out[2:]) <= set(b)
+    with pytest.raises(I2IError, match="divisible"):
+        StepSampler(200, 5, seed=0, pools=[a, b], mix=True)

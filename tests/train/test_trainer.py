@@ -25,18 +25,22 @@ TINY_2D = ["data.spec=shapes:unpaired", "data.image_size=32", "n_train=16", "n_t
 
 
 def tiny_cfg(*extra, method="stargan"):
-    cfg = RunConfig.default(method)
     tiny = {"stargan": TINY, "stargan_v2": TINY_V2, "wgan": TINY_WGAN, "gan": TINY_GAN,
-            "cyclegan": TINY_2D, "opgan": TINY_2D + ["s_dim=8"]}[method]
+            "cyclegan": TINY_2D, "opgan": TINY_2D + ["s_dim=8"], "joint": TINY + ["data.spec=shapes:joint"],
+            "matchgan": TINY + ["batch_size=12", "labelled_fraction=0.5"]}[method]
+    method = "stargan" if method == "joint" else method
+    cfg = RunConfig.default(method)
     cfg.apply_overrides(tiny + list(extra))
     return cfg
 
 
-@pytest.mark.parametrize("method", ["stargan", "stargan_v2", "wgan", "gan", "cyclegan", "opgan"])
+@pytest.mark.parametrize("method", ["stargan", "stargan_v2", "wgan", "gan", "cyclegan", "opgan", "joint", "matchgan"])
 def test_resume_gives_the_same_final_weights_as_uninterrupted_training(tmp_path, method):
     # For StarGAN v2 this also covers the EMA copies and the λ_ds schedule (ds_iter 6 < 8 steps);
     # for WGAN the critic/generator schedule (G updates at steps 2 and 5: the first after the resume);
     # for GAN the SGD momentum buffers, the momentum ramp and the learning-rate decay, on the ring;
+    # for joint StarGAN the alternation of datasets; for MatchGAN that of labelled and unlabelled
+    # batches, the label groups and the targets drawn from the valid label combinations;
     # for CycleGAN the image pools (filled by step 2, then swapping) and the random unpaired B;
     # for OP-GAN also S's optimiser and its random patch pairs.
     train(tiny_cfg("steps=8", "save_every=100", method=method), tmp_path / "straight", show_progress=False)

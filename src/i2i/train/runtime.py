@@ -51,18 +51,23 @@ class StepSampler(torch.utils.data.Sampler):
     permutations (joint training alternates datasets; StarGAN with hidden labels uses the
     labelled items). A pool with a grouping instead gives batches of batch_size / group_size
     distinct label groups, group_size items each, consecutive (MatchGAN's label groups).
+    `mix`: every batch instead takes batch_size / P items from each pool (joint data for a
+    batch-norm G, whose batch statistics would otherwise depend on the dataset).
     """
 
     def __init__(self, n: int, batch_size: int, seed: int, start_step: int = 0, labels=None,
                  balanced: bool = False, references: bool = False, pools=None, grouping=None,
-                 group_size: int = 4):
+                 group_size: int = 4, mix: bool = False):
         if n < batch_size:
             raise I2IError(f"the dataset has {n} images, fewer than batch_size={batch_size}")
         self.n, self.bs, self.seed, self.start = n, batch_size, seed, start_step
         self.balanced, self.references = balanced, references
         self.pools = [np.asarray(p, dtype=np.int64) for p in pools] if pools is not None else None
         self.grouping = list(grouping) if grouping is not None else [None] * len(self.pools or [])
-        self.group_size = group_size
+        self.group_size, self.mix = group_size, mix
+        if mix and (self.pools is None or batch_size % len(self.pools) or any(g is not None for g in self.grouping)):
+            raise I2IError(f"mixed batches need datasets to mix and a batch_size divisible by their number "
+                           f"({len(self.pools or [])}); got batch_size={batch_size}")
         for k, pool in enumerate(self.pools or []):
             self._check_pool(k, pool)
         if (balanced or references) and labels is None:
@@ -97,18 +102,26 @@ class StepSampler(torch.utils.data.Sampler):
                            f"a batch of {self.bs} needs; lower batch_size or label more images")
 
     def pool_batch(self, step: int) -> list[int]:
+        if self.mix:
+            share = self.bs // len(self.pools)
+            return [i for k in range(len(self.pools)) for i in self.epoch_draw(k, step, share)]
         k, local = step % len(self.pools), step // len(self.pools)
         pool, groups = self.pools[k], self.grouping[k]
         if groups is None:
-            epoch, j = divmod(local, len(pool) // self.bs)
-            perm = np.random.default_rng([self.seed, epoch, k]).permutation(len(pool))
-            return pool[perm[j * self.bs:(j + 1) * self.bs]].tolist()
+            return self.epoch_draw(k, local, self.bs)
         rng = np.random.default_rng([self.seed, step, 2])
         out = []
         for g in rng.choice(np.unique(groups), self.bs // self.group_size, replace=False):
             members = pool[groups == g]
             out += rng.choice(members, self.group_size, replace=len(members) < self.group_size).tolist()
         return out
+
+    def epoch_draw(self, k: int, local: int, size: int) -> list[int]:
+        """Batch `local` of pool k's own epochs of permutations, `size` items."""
+        pool = self.pools[k]
+        epoch, j = divmod(local, len(pool) // size)
+        perm = np.random.default_rng([self.seed, epoch, k]).permutation(len(pool))
+        return pool[perm[j * size:(j + 1) * size]].tolist()
 
     def batch(self, step: int) -> list[int]:
         if self.pools is not None:

@@ -105,12 +105,14 @@ class Trainer:
             if labels is None:
                 raise I2IError(f"{self.cfg.method} samples by domain but dataset {self.cfg.data.spec} has no domain "
                                "labels; use folders:PATH or shapes with data.domains=circle,square,triangle")
+        if self.cfg.data.joint_batches not in ("alternate", "mixed"):
+            raise I2IError(f"data.joint_batches={self.cfg.data.joint_batches!r}; use alternate or mixed")
         pools, grouping = label_pools(self.train_set, m.semi_supervised) or (None, None)
         if pools is not None and labels is not None:
             raise I2IError(f"{self.cfg.method} samples by domain, which joint or partly labelled data do not support")
         sampler = StepSampler(len(self.train_set), t.batch_size, t.seed, self.step, labels=labels,
                               balanced=m.balanced_sampling, references=m.reference_pairs,
-                              pools=pools, grouping=grouping)
+                              pools=pools, grouping=grouping, mix=self.cfg.data.joint_batches == "mixed")
         # Its own generator: a DataLoader otherwise draws its worker seed from the global RNG,
         # which would shift every later random number after a resume.
         seeds = torch.Generator().manual_seed(t.seed + self.step)
