@@ -38,6 +38,8 @@ def test_eval_prints_a_table_and_json(run, capsys):
 def test_summary_prints_official_counts(capsys):
     assert main(["summary", "stargan", "image_size=128", "c_dim=5", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"G": 8430528, "D": 44762048}
+    assert main(["summary", "stargan", "image_size=128", "c_dim=5", "c2_dim=8", "--json"]) == 0  # CelebA + RaFD
+    assert json.loads(capsys.readouterr().out) == {"G": 8_461_888, "D": 44_827_584}
 
 
 def error_of(args, capsys) -> str:

@@ -15,6 +15,8 @@ EPILOG = """examples:
   i2i translate runs/shapes --input in.png --target red,striped --output out.png
   i2i eval runs/shapes --json
   i2i summary stargan image_size=128 c_dim=5 --json
+  i2i train stargan --data celeba:/data/celeba --data folders:/data/rafd --out runs/joint
+  i2i summary stargan image_size=128 c_dim=5 c2_dim=8
   i2i train dcgan --data digits image_size=32 --out runs/dcgan
   i2i generate runs/dcgan -n 64 -o digits.png"""
 
@@ -101,7 +103,8 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("summary", help="parameter counts of a method's networks",
                        description="Build METHOD with the given options and print each network's parameter "
-                                   "count under its official name. c_dim=N sets the number of attribute labels, "
+                                   "count under its official name. c_dim=N sets the number of attribute labels "
+                                   "(with c2_dim=M: joint training, M domains of a second dataset plus the mask), "
                                    "num_domains=N the number of domains, channels=N the image channels (default 3); "
                                    "img_size is image_size.")
     s.add_argument("method")
@@ -373,7 +376,7 @@ def cmd_summary(a) -> int:
     counts, rest = {}, []
     for pair in a.overrides:
         key, _, value = pair.partition("=")
-        if key in ("c_dim", "num_domains", "channels"):
+        if key in ("c_dim", "c2_dim", "num_domains", "channels"):
             if not value.isdigit() or int(value) < 1:
                 raise I2IError(f"{key}={value!r} must be a positive integer")
             counts[key] = int(value)
@@ -381,7 +384,12 @@ def cmd_summary(a) -> int:
             rest.append(pair.replace("img_size=", "image_size=", 1) if key == "img_size" else pair)
     cfg.apply_overrides(rest)
     channels = counts.pop("channels", 3)
-    if "num_domains" in counts or ((method.domains_only or method.two_domain) and "c_dim" not in counts):
+    if "c2_dim" in counts:  # joint training as the official code's: c_dim attributes + c2_dim domains + mask
+        parts = [{"name": "dataset1", "labels": [f"a{i}" for i in range(counts.get("c_dim", 5))], "multi_label": True},
+                 {"name": "dataset2", "labels": [f"b{i}" for i in range(counts["c2_dim"])], "multi_label": False}]
+        info = DataInfo(cfg.data.image_size, channels, attributes=parts[0]["labels"] + parts[1]["labels"],
+                        exclusive=[parts[1]["labels"]], datasets=parts)
+    elif "num_domains" in counts or ((method.domains_only or method.two_domain) and "c_dim" not in counts):
         info = DataInfo(cfg.data.image_size, channels, domains=[f"d{i}" for i in range(counts.get("num_domains", 2))])
     else:
         info = DataInfo(cfg.data.image_size, channels, attributes=[f"a{i}" for i in range(counts.get("c_dim", 5))])
