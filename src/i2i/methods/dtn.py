@@ -12,6 +12,9 @@ D is a 3-way classifier: G(x_s) (class 1), G(x_t) (class 2), a real target x_t (
     L_G     = L_GANG + α·L_CONST + β·L_TID + γ·L_TV,   d = d₂ = MSE, α = β = 15, γ = 0 (digits)
 f has four convolutions (64, 128, 256, 128); a stage of `f_steps` classifier updates on the
 source labels opens every run. Target images have one channel; f sees them repeated to three.
+Beyond the paper, each off by default (DTNConfig; configs/dtn_digits.yaml turns them on): f's
+stage regularised (f_shift, f_dropout, f_weight_decay, f_lr_decay), g decoding both domains in
+one batch (g_joint_batch) and g's and D's rates decayed over the transfer stage (lr_decay).
 """
 from __future__ import annotations
 
@@ -36,6 +39,22 @@ class DTNConfig:
     f_lr: float = 1e-3
     beta1: float = 0.5
     target_channels: int = 1
+    # Regularising f's stage (not in the paper, which trains f on SVHN's 600k images; 0/False =
+    # the paper's plain classifier): random translations of the source images by up to f_shift px
+    # (edges replicated), dropout on the code before the classifier head, Adam weight decay, and
+    # f's learning rate decayed linearly to 0 over its stage (f_lr_decay).
+    f_shift: int = 0
+    f_dropout: float = 0.0
+    f_weight_decay: float = 0.0
+    f_lr_decay: bool = False
+    # g decodes the source and target codes as one batch (not in the paper): its BatchNorm then
+    # normalises G(x_s) in training with the statistics of the mix its running averages hold, the
+    # ones translate() uses. False (the paper's separate G(x_s), G(x_t) passes): training
+    # normalises each domain by its own batch statistics, and test time by their average.
+    g_joint_batch: bool = False
+    # g's and D's learning rates fall linearly from lr to 0 over the transfer stage (not in the
+    # paper; False: constant lr), so a run ends on a settled G rather than mid-oscillation.
+    lr_decay: bool = False
 
 
 def _block(cin, cout, k, s, p, bn=True, act=None):
@@ -105,9 +124,14 @@ class DTN(Method):
 
     def build_optimizers(self):
         betas = (self.cfg.beta1, 0.999)
-        return {"f": torch.optim.Adam(self.f.parameters(), self.cfg.f_lr),
+        return {"f": torch.optim.Adam(self.f.parameters(), self.cfg.f_lr, weight_decay=self.cfg.f_weight_decay),
                 "g": torch.optim.Adam(self.g.parameters(), self.cfg.lr, betas),
                 "D": torch.optim.Adam(self.D.parameters(), self.cfg.lr, betas)}
+
+    def lr_factor(self, step: int, total: int) -> float:
+        if not self.cfg.lr_decay or step < self.cfg.f_steps:
+            return 1.0
+        return 1.0 - (step - self.cfg.f_steps) / max(total - self.cfg.f_steps, 1)
 
     def as_source(self, x):
         """Target-domain images (one channel) as f's input (three)."""
@@ -119,7 +143,7 @@ class DTN(Method):
     def train_step(self, batch, step):
         x_s, x_t = batch["A"].to(self.device), batch["B"].to(self.device)
         if step < self.cfg.f_steps:
-            return self.f_step(x_s, batch["label_A"].to(self.device))
+            return self.f_step(x_s, batch["label_A"].to(self.device), step)
         cfg, opt = self.cfg, self.optimizers()
         ce = lambda logits, k: F.cross_entropy(logits.float(), torch.full((logits.size(0),), k, device=logits.device))
         self.f.eval()  # fixed: its batch statistics must not drift with G's outputs
@@ -127,7 +151,10 @@ class DTN(Method):
             with torch.no_grad():
                 code_s = self.f(x_s)
                 code_t = self.f(self.as_source(x_t))
-            fake_s, fake_t = self.g(code_s), self.g(code_t)
+            if cfg.g_joint_batch:
+                fake_s, fake_t = self.g(torch.cat([code_s, code_t])).split([len(code_s), len(code_t)])
+            else:
+                fake_s, fake_t = self.g(code_s), self.g(code_t)
             loss_D = (ce(self.D(fake_s.detach()), SOURCE_FAKE) + ce(self.D(fake_t.detach()), TARGET_FAKE)
                       + ce(self.D(x_t), TARGET_REAL))
         opt["D"].zero_grad(set_to_none=True)
@@ -146,12 +173,18 @@ class DTN(Method):
         return {"D/loss": loss_D.item(), "G/loss_GANG": loss_GANG.item(), "G/loss_CONST": loss_CONST.item(),
                 "G/loss_TID": loss_TID.item(), "G/loss_TV": loss_TV.item()}
 
-    def f_step(self, x_s, labels):
+    def f_step(self, x_s, labels, step=0):
         """f's training stage: a digit classifier on the labelled source domain."""
         self.f.train()
-        with self.autocast():
-            loss = F.cross_entropy(self.f.head(self.f(x_s)).float(), labels)
         opt = self.optimizers()["f"]
+        if self.cfg.f_lr_decay:
+            for group in opt.param_groups:
+                group["lr"] = self.cfg.f_lr * (1 - step / self.cfg.f_steps)
+        if self.cfg.f_shift:
+            x_s = random_shift(x_s, self.cfg.f_shift)
+        with self.autocast():
+            code = F.dropout(self.f(x_s), self.cfg.f_dropout, training=True)
+            loss = F.cross_entropy(self.f.head(code).float(), labels)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -177,3 +210,15 @@ class DTN(Method):
 def total_variation(x: torch.Tensor) -> torch.Tensor:
     """Mean squared difference of neighbouring pixels (B = 1 in the paper's L_TV)."""
     return ((x[..., 1:, :] - x[..., :-1, :]) ** 2).mean() + ((x[..., :, 1:] - x[..., :, :-1]) ** 2).mean()
+
+
+def random_shift(x: torch.Tensor, max_shift: int) -> torch.Tensor:
+    """Each image moved by its own random (dy, dx) in [-max_shift, max_shift]², edges replicated."""
+    n, c, h, w = x.shape
+    dy, dx = torch.randint(-max_shift, max_shift + 1, (2, n, 1), device=x.device)
+    rows = torch.arange(h, device=x.device) + max_shift - dy          # n x h
+    cols = torch.arange(w, device=x.device) + max_shift - dx          # n x w
+    padded = F.pad(x, [max_shift] * 4, mode="replicate")
+    b = torch.arange(n, device=x.device)[:, None, None, None]
+    ch = torch.arange(c, device=x.device)[None, :, None, None]
+    return padded[b, ch, rows[:, None, :, None], cols[:, None, None, :]]
