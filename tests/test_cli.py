@@ -128,6 +128,8 @@ def test_v2_eval_reports_translation_content_diversity_and_reference(run_v2, cap
     r = json.loads(capsys.readouterr().out)
     assert set(r["translation_accuracy"]) == {"latent", "reference"} and 1 <= r["latent_colours"] <= 6
     assert 0 <= r["reference_colour_match"] <= 1
+    assert main(["eval", str(run_v2), "-n", "6"]) == 0
+    assert "target shape reached" in capsys.readouterr().out
 
 
 def test_style_options_on_a_method_without_style_are_refused(run, tmp_path, capsys):
