@@ -163,11 +163,6 @@ class StarGAN(Method):
                 total = total + losses.classification_loss(logits[rows, sl], target, part["multi_label"])
         return total
 
-    def check_labelled(self, mask) -> None:
-        if mask is not None and not self.mask_dim and not bool((mask > 0).all()):
-            raise I2IError(f"{self.name} trains on labelled images only; this batch holds unlabelled ones "
-                           "(the trainer draws labelled ones when data.labelled_fraction < 1)")
-
     def sample_targets(self, label: torch.Tensor, mask=None):
         """The official choice: the batch's own labels (and masks), shuffled."""
         perm = torch.randperm(label.size(0), device=label.device)
@@ -204,7 +199,10 @@ class StarGAN(Method):
         return sum(w[k.partition("/")[2]] * v for k, v in terms.items())
 
     def is_labelled(self, mask) -> bool:
-        self.check_labelled(mask)
+        """StarGAN trains on labelled batches only (MatchGAN also takes unlabelled ones)."""
+        if mask is not None and not self.mask_dim and not bool((mask > 0).all()):
+            raise I2IError(f"{self.name} trains on labelled images only; this batch holds unlabelled ones "
+                           "(the trainer draws labelled ones when data.labelled_fraction < 1)")
         return True
 
     def d_extra(self, x_real, labelled: bool) -> dict:
