@@ -30,3 +30,12 @@ def test_same_set_is_zero_and_singular_covariances_are_fine():
     assert frechet_distance_of(x, x) == pytest.approx(0.0, abs=1e-8)
     y = x + np.array([1.0, 0, 0, 0, 0, 0, 0, 0])
     assert frechet_distance_of(x, y) == pytest.approx(1.0, abs=1e-8)  # a pure shift: ‖Δμ‖²
+
+
+def test_diagonal_covariances_have_the_closed_form():
+    # commuting (diagonal) covariances: ‖μ₁ − μ₂‖² + Σᵢ (√aᵢ − √bᵢ)²
+    rng = np.random.default_rng(2)
+    a, b = rng.uniform(0.1, 3, size=16), rng.uniform(0.1, 3, size=16)
+    mu1, mu2 = rng.normal(size=16), rng.normal(size=16)
+    expected = ((mu1 - mu2) ** 2).sum() + ((np.sqrt(a) - np.sqrt(b)) ** 2).sum()
+    assert frechet_distance(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(expected, rel=1e-12)
