@@ -1,0 +1,207 @@
+"""Official checkpoints as i2i run directories: `import_checkpoint("stargan", ["G.ckpt", "D.ckpt"], "runs/x")`.
+
+One module per official repository (stargan.py, stargan_v2.py, junyanz.py) reads its files'
+state dicts, infers the architecture from their shapes and names the i2i entry of every official
+entry. This module checks that mapping both ways (every official entry lands on an i2i entry of
+the same shape, every i2i entry of an imported network is filled) and writes the run directory
+`i2i train` would: config.yaml, info.yaml, checkpoints/step_N/ (atomic), plus import.yaml, a record
+of the source files, the inferred settings and what was not in them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import inspect
+import pickle
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+import yaml
+
+from ..config import RunConfig
+from ..errors import I2IError
+from ..methods.base import DataInfo, Method, get_method
+from ..train import checkpoint
+
+KINDS = ("stargan", "stargan-v2", "cyclegan", "pix2pix")
+
+
+@dataclass
+class Part:
+    """One official state dict and where it goes: i2i key = prefix + rename(official key)."""
+    source: str                     # file name (and sub-dict) for messages
+    state: dict
+    prefix: str                     # e.g. "G." or "generator_ema."
+    rename: Callable[[str], str] = lambda k: k
+    ignore: Callable[[str], str | None] = lambda k: None  # a reason to skip an entry, or None
+
+
+@dataclass
+class Plan:
+    """What a kind module infers from the files: the run's config, data info, and the parts."""
+    cfg: RunConfig
+    info: DataInfo
+    parts: list[Part]
+    settings: dict                  # inferred (or given) architecture, reported
+    notes: list[str] = field(default_factory=list)  # what the files did not hold
+    step: int = 0
+
+
+def read_state(path) -> dict:
+    """torch.load(weights_only=True) of a user's file, or a one-line error."""
+    path = Path(path)
+    if not path.is_file():
+        raise I2IError(f"checkpoint {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # weights_only refuses pickled code; torch's hint to disable it is not for us
+        reason = ("it holds more than tensors and plain values (or is no PyTorch file)"
+                  if isinstance(e, pickle.UnpicklingError) else (str(e).splitlines() or [type(e).__name__])[0])
+        raise I2IError(f"cannot read {path}: {reason}") from None
+    if not isinstance(state, dict):
+        raise I2IError(f"{path} holds a {type(state).__name__}, not a state dict")
+    return state
+
+
+def tensors(state, source: str) -> dict[str, torch.Tensor]:
+    """A flat state dict with DataParallel's 'module.' prefix removed."""
+    if not isinstance(state, dict) or not state or not all(torch.is_tensor(v) for v in state.values()):
+        raise I2IError(f"{source} is not a state dict of tensors (a network's state_dict())")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def step_of(path) -> int:
+    """The iteration in an official file name (200000-G.ckpt, 100000_nets_ema.ckpt), else 0."""
+    m = re.match(r"(\d+)[-_]", Path(path).name)
+    return int(m.group(1)) if m else 0
+
+
+def count(state: dict, pattern: str) -> int:
+    """How many distinct values the (\\d+) group of `pattern` takes over the keys."""
+    rx = re.compile(pattern)
+    return len({m.group(1) for k in state if (m := rx.fullmatch(k))})
+
+
+def need(state: dict, key: str, source: str, what: str) -> torch.Tensor:
+    if key not in state:
+        raise I2IError(f"{source} has no entry {key!r}: it is not {what}")
+    return state[key]
+
+
+def model_config(method: str, image_size: int, model: dict, data: dict | None = None) -> RunConfig:
+    cfg = RunConfig.default(method)
+    cfg.set("train.amp", "none")  # float32, so translations reproduce the official outputs (amp=auto: faster)
+    cfg.set("data.image_size", image_size)
+    for k, v in (data or {}).items():
+        cfg.set(f"data.{k}", v)
+    for k, v in model.items():
+        cfg.set(f"model.{k}", v)
+    return cfg
+
+
+def build(plan: Plan) -> Method:
+    """The i2i method with every part's weights in place (other networks keep their own init)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)  # networks the files lack (a discriminator) are initialised reproducibly
+        try:
+            method = get_method(plan.cfg.method)(plan.cfg.model, plan.info)
+        except ValueError as e:
+            raise I2IError(f"cannot build {plan.cfg.method} for {plan.parts[0].source}: {e}") from None
+    own = method.state_dict()
+    for part in plan.parts:
+        transfer(own, part, plan.cfg.method)
+    method.load_state_dict(own)
+    return method
+
+
+def transfer(own: dict[str, torch.Tensor], part: Part, method: str) -> None:
+    """Put every entry of `part` on its i2i key (same shape), then require every i2i entry under
+    part.prefix to have been filled (batch-norm counters of old files excepted)."""
+    filled = set()
+    for key, value in part.state.items():
+        if part.ignore(key):
+            continue
+        new = part.prefix + part.rename(key)
+        if new not in own:
+            raise I2IError(f"{part.source}: entry {key!r} has no counterpart in i2i's {method} (no {new}); "
+                           f"is this file of another method or architecture?")
+        if tuple(value.shape) != tuple(own[new].shape):
+            raise I2IError(f"{part.source}: entry {key!r} has shape {tuple(value.shape)} but i2i's {new} "
+                           f"has {tuple(own[new].shape)}; the file does not match the inferred architecture")
+        own[new] = value.to(own[new].dtype)
+        filled.add(new)
+    for key in own:
+        if key.startswith(part.prefix) and key not in filled:
+            if key.endswith("num_batches_tracked"):  # absent from files of old PyTorch; unused at inference
+                own[key] = torch.zeros_like(own[key])
+                continue
+            raise I2IError(f"{part.source}: no entry for i2i's {key}; the file lacks part of the network "
+                           f"(truncated, or another architecture)")
+
+
+def describe(files) -> list[dict]:
+    out = []
+    for f in files:
+        digest = hashlib.sha256(Path(f).read_bytes()).hexdigest()
+        out.append({"file": str(Path(f).resolve()), "sha256": digest})
+    return out
+
+
+def plan_for(kind: str, files: list, **options) -> Plan:
+    """Read the files and infer the run (nothing is written)."""
+    if kind not in KINDS:
+        raise I2IError(f"unknown checkpoint kind {kind!r}; use one of: {', '.join(KINDS)}")
+    if not files:
+        raise I2IError(f"name the {kind} checkpoint file(s) to import")
+    if kind == "stargan":
+        from . import stargan as module
+    elif kind == "stargan-v2":
+        from . import stargan_v2 as module
+    else:
+        from . import junyanz as module
+    options = {k: v for k, v in options.items() if v is not None}  # None: not given (the CLI's unset flags)
+    known = [k for k in inspect.signature(module.plan).parameters if k not in ("states", "kind")]
+    for k in options:
+        if k not in known:
+            raise I2IError(f"{kind} takes no option {k!r}; its options: {', '.join(known)}")
+    if module.__name__.endswith("junyanz"):
+        options["kind"] = kind
+    states = [(Path(f).name, read_state(f)) for f in files]
+    plan = module.plan(states, **options)
+    plan.step = max(step_of(f) for f in files)
+    return plan
+
+
+def import_checkpoint(kind: str, files, out, **options) -> Path:
+    """Write run directory `out` from official checkpoint `files` of `kind` (stargan, stargan-v2,
+    cyclegan, pix2pix). Options are the kind module's plan() keywords (names, sizes, FAN file);
+    what was inferred is in out/import.yaml. Returns `out`."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise I2IError(f"{out} already exists and is not empty; choose a new --out (an import never overwrites)")
+    files = [Path(f) for f in ([files] if isinstance(files, (str, Path)) else files)]
+    plan = plan_for(kind, files, **options)
+    method = build(plan)
+    record = {"kind": kind, "sources": describe(files), "method": plan.cfg.method, "settings": plan.settings,
+              "notes": plan.notes}
+    out.mkdir(parents=True, exist_ok=True)
+    plan.cfg.save(out / "config.yaml")
+    (out / "info.yaml").write_text(yaml.safe_dump(dataclasses.asdict(plan.info), sort_keys=False))
+    (out / "import.yaml").write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
+    # the state file holds what `i2i train` writes: step, RNG, (fresh) optimiser states
+    state = {"step": plan.step, "torch_rng": torch.get_rng_state(), "cuda_rng": [],
+             "optimizers": {k: o.state_dict() for k, o in method.optimizers().items()}}
+    checkpoint.save(out, plan.step, method.state_dict(), state)
+    return out
+
+
+def report(run) -> list[str]:
+    """Lines telling what an import inferred and what its files lacked (from run/import.yaml)."""
+    record = yaml.safe_load((Path(run) / "import.yaml").read_text())
+    settings = ", ".join(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
+                         for k, v in record["settings"].items())
+    return [f"imported {record['kind']} into {run} as {record['method']}: {settings}",
+            *(f"note: {n}" for n in record["notes"])]
