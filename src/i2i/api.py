@@ -1,12 +1,17 @@
 """The Python API: load a trained run and translate images with it."""
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 import yaml
 from PIL import Image
+from safetensors.torch import save_file
 
 from .config import RunConfig
 from .data.images import load_image, resize_exact, to_pil, to_tensor
@@ -15,12 +20,24 @@ from .methods.base import DataInfo, Method, get_method
 from .train import checkpoint
 from .train.runtime import pick_amp, pick_device
 
+FORMAT = 1  # version of the pretrained directory layout (config.json + model.safetensors)
+CONFIG = "config.json"
+
+# The networks inference uses, by method (the rest train them): StarGAN's D reads the attributes a
+# target leaves unnamed, StarGAN v2's D the domain of a reference given without one. Methods not
+# listed keep all their weights.
+INFERENCE = {"stargan": ("G.", "D."), "matchgan": ("G.", "D."),
+             "stargan_v2": ("generator_ema.", "mapping_network_ema.", "style_encoder_ema.", "discriminator."),
+             "cyclegan": ("G_A.", "G_B."), "opgan": ("G_A.", "G_B."), "pix2pix": ("G.",), "dtn": ("f.", "g."),
+             **{name: ("G.",) for name in ("gan", "dcgan", "cgan", "wgan", "wgan_gp")}}
+
 
 class Translator:
     """A trained model ready to translate: `t.translate(image, target="red,striped")`."""
 
-    def __init__(self, method: Method, cfg: RunConfig):
-        self.method, self.cfg = method, cfg
+    def __init__(self, method: Method, cfg: RunConfig, pretrained: bool = False):
+        # pretrained: loaded from a save_pretrained directory, so cfg's data/train are defaults
+        self.method, self.cfg, self.pretrained = method, cfg, pretrained
 
     @property
     def attributes(self) -> list[str]:
@@ -140,6 +157,66 @@ class Translator:
             return torch.tensor([k], device=ref.device)
         return self.method.judge_domain(ref[:1])
 
+    def save_pretrained(self, out_dir, overwrite: bool = False) -> Path:
+        """Write a self-contained directory for inference: config.json (method, model config, data
+        info) and model.safetensors with only the networks translate/generate use. Written under a
+        temporary name and renamed; an existing non-empty directory is kept unless `overwrite`."""
+        out = Path(out_dir)
+        if out.exists() and not out.is_dir():
+            raise I2IError(f"{out} is a file; give a directory to write the pretrained model to")
+        if out.is_dir() and any(out.iterdir()) and not overwrite:
+            raise I2IError(f"{out} is not empty; choose a new directory or pass overwrite=True")
+        m = self.method
+        keep = INFERENCE.get(m.name, ("",))
+        weights = {k: v.detach().cpu().contiguous() for k, v in m.state_dict().items() if k.startswith(keep)}
+        model = dataclasses.asdict(m.cfg)
+        fan = Path(model.get("fan_path") or "")
+        if model.get("fan_path"):  # StarGAN v2's face masks: the FAN weights travel with the model
+            if not fan.is_file():
+                raise I2IError(f"model.fan_path {fan} is missing; the pretrained directory needs those FAN weights")
+            model["fan_path"] = "fan" + fan.suffix
+        config = {"i2i_format": FORMAT, "i2i_version": _version(), "method": m.name, "model": model,
+                  "info": dataclasses.asdict(m.info), "amp": self.cfg.train.amp, "networks": list(keep)}
+
+        def write(tmp: Path):
+            save_file(weights, str(tmp / checkpoint.WEIGHTS), metadata={"method": m.name})
+            (tmp / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+            if model.get("fan_path"):
+                shutil.copyfile(fan, tmp / model["fan_path"])
+        _write_dir(out, write)
+        return out
+
+
+def _write_dir(out: Path, write) -> None:
+    """write(tmp) fills a temporary directory that then replaces `out` by renames: a crash
+    leaves either the old directory or the new one, never half of one."""
+    tmp, old = (out.with_name(f".{out.name}.{tag}{os.getpid()}") for tag in ("tmp", "old"))
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True)
+        write(tmp)
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        if out.is_dir():
+            os.replace(out, old)
+        try:
+            os.replace(tmp, out)
+        except OSError:
+            if old.is_dir():
+                os.replace(old, out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise I2IError(f"could not write {out}: {e.strerror or e}") from None
+
+
+def _version() -> str:
+    from . import __version__
+    return __version__
+
+
 def _as_batch(image):
     if isinstance(image, (str, Path)):
         return to_tensor(load_image(image))[None], lambda t: to_pil(t[0])
@@ -158,17 +235,58 @@ def _as_batch(image):
 
 
 def load(run_dir, device: str = "auto") -> Translator:
-    """A Translator from a run directory (its latest checkpoint)."""
+    """A Translator from a run directory (its latest checkpoint) or a save_pretrained directory."""
     run_dir = Path(run_dir)
+    if (run_dir / CONFIG).is_file() and not (run_dir / "config.yaml").is_file():
+        return _load_pretrained(run_dir, device)
     path = checkpoint.find(run_dir)
     cfg = RunConfig.load(run_dir / "config.yaml")
     info_file = run_dir / "info.yaml"
     if not info_file.is_file():
         raise I2IError(f"{info_file} is missing; this run directory was not written by i2i train")
     info = DataInfo(**yaml.safe_load(info_file.read_text()))
-    dev = pick_device(device)
-    method = get_method(cfg.method)(cfg.model, info)
+    method = _build(cfg, info, path)
     checkpoint.load_into(method, checkpoint.load_weights(path), str(path))
+    return _ready(method, cfg, device)
+
+
+def _build(cfg: RunConfig, info: DataInfo, source) -> Method:
+    try:
+        return get_method(cfg.method)(cfg.model, info)
+    except ValueError as e:  # a config the method's networks cannot be built from
+        raise I2IError(f"{source}: {e}") from None
+
+
+def _ready(method: Method, cfg: RunConfig, device: str, pretrained: bool = False) -> Translator:
+    dev = pick_device(device)
     method.to(dev)
     method.amp_dtype = pick_amp(cfg.train.amp, dev)
-    return Translator(method, cfg)
+    return Translator(method, cfg, pretrained)
+
+
+def _load_pretrained(root: Path, device: str) -> Translator:
+    """A Translator from config.json + model.safetensors; data/train settings are not needed."""
+    file = root / CONFIG
+    try:
+        config = json.loads(file.read_text())
+        fmt, name, model = config["i2i_format"], config["method"], config["model"]
+        info = DataInfo(**config["info"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise I2IError(f"{file} is not an i2i pretrained config ({type(e).__name__}: {e}); "
+                       "write one with Translator.save_pretrained") from None
+    if fmt > FORMAT:
+        raise I2IError(f"{file} has format {fmt}; this i2i reads format {FORMAT} or older: upgrade i2i")
+    if model.get("fan_path"):
+        model = {**model, "fan_path": str(root / model["fan_path"])}
+    cfg = RunConfig.from_dict({"method": name, "model": model, "train": {"amp": config.get("amp", "auto")}}, str(file))
+    method = _build(cfg, info, file)
+    weights = checkpoint.load_weights(root / checkpoint.WEIGHTS)
+    keep = tuple(config.get("networks", INFERENCE.get(name, ("",))))
+    built = method.state_dict()
+    lost = [k for k in built if k.startswith(keep) and k not in weights]
+    if lost:
+        raise I2IError(f"{root / checkpoint.WEIGHTS} lacks {len(lost)} weights (e.g. {lost[0]}); "
+                       "write the directory again with save_pretrained")
+    # the networks left out (the critics training needs) keep their initial weights
+    checkpoint.load_into(method, {**built, **weights}, str(root / checkpoint.WEIGHTS))
+    return _ready(method, cfg, device, pretrained=True)
