@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from i2i.metrics.frechet import frechet_distance, frechet_distance_of
+from i2i.metrics.frechet import frechet_distance, frechet_distance_of, gaussian
 
 
 def reference(mu1, s1, mu2, s2):
@@ -39,3 +39,11 @@ def test_diagonal_covariances_have_the_closed_form():
     mu1, mu2 = rng.normal(size=16), rng.normal(size=16)
     expected = ((mu1 - mu2) ** 2).sum() + ((np.sqrt(a) - np.sqrt(b)) ** 2).sum()
     assert frechet_distance(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_few_samples_in_many_dimensions_match_the_covariance_formula():
+    # fewer samples than dimensions take the sample-space (SVD) path; same value as the D x D one
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(30, 64)), rng.normal(1.0, 2.0, size=(45, 64))
+    assert frechet_distance_of(a, b) == pytest.approx(frechet_distance(*gaussian(a), *gaussian(b)), rel=1e-7)
+    assert frechet_distance_of(a, a) == pytest.approx(0.0, abs=1e-9)

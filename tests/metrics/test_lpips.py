@@ -255,3 +255,11 @@ def test_allow_random_is_reproducible_and_leaves_the_global_rng():
     assert all((h.weight == 1).all() for h in a.heads)
     x, y = images(6, 2, 32)
     assert torch.isfinite(a(x, y)).all() and (a(x, y) > 0).all()
+
+
+def test_too_small_images_get_one_clear_line():
+    from i2i.metrics.lpips import load_lpips
+    model = load_lpips("alex", allow_random=True)
+    x = torch.zeros(1, 3, 24, 24)
+    with pytest.raises(I2IError, match="at least 32 x 32"):
+        model(x, x)

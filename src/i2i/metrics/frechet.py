@@ -33,5 +33,18 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
 
 
 def frechet_distance_of(a, b) -> float:
-    """Fréchet distance between two feature sets."""
-    return frechet_distance(*gaussian(a), *gaussian(b))
+    """Fréchet distance between two feature sets.
+
+    With fewer samples than dimensions (a small evaluation, 2048-d Inception features), the same
+    value comes from the samples: with centred A, B scaled so that Σ₁ = AᵀA, Σ₂ = BᵀB, the
+    eigenvalues of Σ₁^½ Σ₂ Σ₁^½ are the squared singular values of A Bᵀ, so the trace term is
+    its nuclear norm; an n₁ x n₂ SVD instead of two D x D eigendecompositions."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or max(len(a), len(b)) >= a.shape[-1] or len(a) < 2 or len(b) < 2:
+        return frechet_distance(*gaussian(a), *gaussian(b))
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"feature sets differ in dimension: {a.shape[1]} vs {b.shape[1]}")
+    ca, cb = (a - a.mean(0)) / np.sqrt(len(a) - 1), (b - b.mean(0)) / np.sqrt(len(b) - 1)
+    diff = a.mean(0) - b.mean(0)
+    nuclear = np.linalg.svd(ca @ cb.T, compute_uv=False).sum()
+    return float(diff @ diff + (ca * ca).sum() + (cb * cb).sum() - 2 * nuclear)

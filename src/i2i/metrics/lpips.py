@@ -82,6 +82,9 @@ def unit_normalise(f: torch.Tensor) -> torch.Tensor:
     return f / (f.pow(2).sum(1, keepdim=True).sqrt() + EPS)
 
 
+MIN_SIZE = 32
+
+
 class LPIPS(nn.Module):
     """forward(x, y): (N,) distances between two equal-shaped N x 3 x H x W batches in [-1, 1].
 
@@ -103,6 +106,9 @@ class LPIPS(nn.Module):
         """The unit-normalised taps of one batch (compute once, compare with many)."""
         if x.dim() != 4 or x.shape[1] != 3:
             raise I2IError(f"LPIPS reads N x 3 x H x W images in [-1, 1], got shape {tuple(x.shape)}")
+        if min(x.shape[-2:]) < MIN_SIZE:  # AlexNet's strides leave nothing for its last taps below this
+            raise I2IError(f"LPIPS needs images of at least {MIN_SIZE} x {MIN_SIZE} pixels, got "
+                           f"{x.shape[-2]} x {x.shape[-1]}")
         return [unit_normalise(f) for f in self.backbone((x - self.shift) / self.scale)]
 
     def distance(self, fx: list[torch.Tensor], fy: list[torch.Tensor]) -> torch.Tensor:
