@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from .cli_metrics import add_weight_options, cmd_metric, eval_protocol
 from .errors import I2IError
 from .tables import (pct, table, format_domain_eval, format_eval, format_generation_eval, format_joint_eval,
                      format_ring_eval, format_two_domain_eval)
@@ -16,6 +17,11 @@ EPILOG = """examples:
   i2i train stargan --out runs/shapes --resume
   i2i translate runs/shapes --input in.png --target red,striped --output out.png
   i2i eval runs/shapes --json
+  i2i eval runs/afhq --protocol stargan-v2 --data /data/afhq --inception pt_inception-2015-12-05-6726825d.pth \
+      --lpips-backbone alexnet-owt-7be5be79.pth --lpips-heads alex.pth
+  i2i import stargan 200000-G.ckpt 200000-D.ckpt --out runs/celeba-official
+  i2i export runs/afhq --onnx afhq.onnx --style reference
+  i2i metric fid real/ fake/ --inception pt_inception-2015-12-05-6726825d.pth
   i2i summary stargan image_size=128 c_dim=5 --json
   i2i train stargan --data celeba:/data/celeba --data folders:/data/rafd --out runs/joint
   i2i summary stargan image_size=128 c_dim=5 c2_dim=8
@@ -75,6 +81,63 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0, help="seed for the random targets")
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
     e.add_argument("--device", default="auto")
+    e.add_argument("--protocol", choices=["oracle", "stargan-v2"], default="oracle",
+                   help="oracle: the built-in worlds' oracle (default); stargan-v2: FID and LPIPS over every "
+                        "ordered domain pair, latent- and reference-guided, as the StarGAN v2 paper")
+    e.add_argument("--data", type=Path, default=None,
+                   help="stargan-v2 protocol: dataset root with train/<domain>/* and val/<domain>/*")
+    e.add_argument("--out", type=Path, default=None,
+                   help="stargan-v2 protocol: where outputs and JSON go (default RUN/eval/stargan-v2_<step>)")
+    e.add_argument("--modes", default="latent,reference", help="stargan-v2 protocol: latent, reference or both")
+    e.add_argument("--num-outs", type=int, default=10, help="stargan-v2 protocol: outputs per source image")
+    add_weight_options(e)
+
+    im = sub.add_parser("import", help="make a run directory from an official checkpoint",
+                        description="stargan G.ckpt [D.ckpt] (yunjey/stargan); stargan-v2 100000_nets_ema.ckpt "
+                                    "[100000_nets.ckpt] (clovaai/stargan-v2); cyclegan latest_net_G_A.pth "
+                                    "[latest_net_G_B.pth], pix2pix latest_net_G.pth (junyanz). The architecture is "
+                                    "read from the weights; RUN/import.yaml records it and what the files lacked.")
+    im.add_argument("kind", choices=["stargan", "stargan-v2", "cyclegan", "pix2pix"])
+    im.add_argument("files", nargs="+", type=Path, help="the official checkpoint file(s)")
+    im.add_argument("--out", type=Path, required=True, help="new run directory (never overwritten)")
+    im.add_argument("--image-size", type=int, help="stargan without D.ckpt (default 128); cyclegan, pix2pix (default 256)")
+    im.add_argument("--attributes", type=_names, help="stargan: multi-label names in label order (default: CelebA's five)")
+    im.add_argument("--domains", type=_names,
+                    help="stargan: single-label names (8 labels: RaFD's); stargan-v2: domain names (female,male / "
+                         "cat,dog,wild); cyclegan, pix2pix: input,output (default A,B)")
+    im.add_argument("--fan", type=Path, help="stargan-v2 with w_hpf > 0 (CelebA-HQ): StarGAN v2's wing.ckpt")
+    im.add_argument("--eval", dest="eval_mode", action="store_true", default=None,
+                    help="cyclegan, pix2pix: running statistics and no dropout (official --eval)")
+    im.add_argument("--dropout", action=argparse.BooleanOptionalAction, default=None,
+                    help="pix2pix/cyclegan U-Nets: dropout at test time (not in the weights)")
+
+    ex = sub.add_parser("export", help="export a run as ONNX or as a self-contained pretrained directory",
+                        description="--onnx: one graph (images N x 3 x S x S in [-1, 1], dynamic batch), checked by "
+                                    "onnxruntime in the tests. --pretrained: config.json + model.safetensors with "
+                                    "the inference networks only, loadable with i2i.load(DIR).")
+    ex.add_argument("run", type=Path, help="run directory or pretrained directory")
+    ex.add_argument("--onnx", type=Path, help="write an ONNX model here")
+    ex.add_argument("--pretrained", type=Path, help="write a pretrained directory here")
+    ex.add_argument("--overwrite", action="store_true", help="replace an existing pretrained directory")
+    ex.add_argument("--style", choices=["latent", "reference", "code"], default="latent",
+                    help="stargan_v2: the graph's style input (z + domain, a reference image + domain, or a code)")
+    ex.add_argument("--direction", choices=["AtoB", "BtoA"], default="AtoB", help="cyclegan: which generator")
+    ex.add_argument("--batch", type=int, default=None, help="fix the batch size (default: dynamic)")
+    ex.add_argument("--opset", type=int, default=None)
+    ex.add_argument("--torchscript", action="store_true", help="use the TorchScript exporter (faster, fewer models)")
+
+    mt = sub.add_parser("metric", help="FID, KID or LPIPS between two image folders",
+                        description="FID/KID: Inception features of every image in each folder (cached per folder). "
+                                    "LPIPS: mean distance between same-named images of the two folders. "
+                                    "Weights load from files you give; nothing is downloaded.")
+    mt.add_argument("name", choices=["fid", "kid", "lpips"])
+    mt.add_argument("a", type=Path, help="first image folder")
+    mt.add_argument("b", type=Path, help="second image folder")
+    mt.add_argument("--kid-subset-size", type=int, default=1000)
+    mt.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
+    mt.add_argument("--json", action="store_true")
+    mt.add_argument("--device", default="auto")
+    add_weight_options(mt)
 
     g = sub.add_parser("generate", help="samples of a generative run as a grid",
                        description="Draw N samples from a generative method's run (gan, dcgan, cgan, infogan, "
@@ -171,6 +234,11 @@ def cmd_eval(a) -> int:
     from .api import load
     from .data import build
     t = load(a.run, a.device)
+    if a.protocol == "stargan-v2":
+        return eval_protocol(a, t)
+    if t.pretrained:
+        raise I2IError(f"{a.run} is a pretrained directory, which does not record its training data; the oracle "
+                       "needs the run directory (or use --protocol stargan-v2 --data ROOT)")
     if t.cfg.data.spec == "digits":
         from .metrics.digits import evaluate_generation
         result = evaluate_generation(t.method, n=a.n or 1000, seed=a.seed)
@@ -286,6 +354,30 @@ def cmd_sample(a) -> int:
     return 0
 
 
+def _names(s: str) -> list[str]:
+    return [v.strip() for v in s.split(",") if v.strip()]
+
+
+def cmd_import(a) -> int:
+    from .official import import_checkpoint, report
+    run = import_checkpoint(a.kind, a.files, a.out, image_size=a.image_size, attributes=a.attributes,
+                            domains=a.domains, fan=a.fan, eval_mode=a.eval_mode, dropout=a.dropout)
+    print("\n".join(report(run)))
+    return 0
+
+
+def cmd_export(a) -> int:
+    if not (a.onnx or a.pretrained):
+        raise I2IError("say what to export: --onnx FILE and/or --pretrained DIR")
+    from .api import load
+    if a.pretrained:
+        print(f"wrote {load(a.run, 'cpu').save_pretrained(a.pretrained, overwrite=a.overwrite)}")
+    if a.onnx:
+        from .export import export_onnx
+        print(f"wrote {export_onnx(a.run, a.onnx, style=a.style, direction=a.direction, batch=a.batch, opset=a.opset, dynamo=not a.torchscript)}")
+    return 0
+
+
 def cmd_summary(a) -> int:
     from .config import RunConfig
     from .methods.base import DataInfo, get_method
@@ -329,7 +421,8 @@ def main(argv=None) -> int:
     if extra:
         args.overrides += extra
     handler = {"train": cmd_train, "translate": cmd_translate, "eval": cmd_eval, "sample": cmd_sample,
-               "generate": cmd_generate, "summary": cmd_summary}
+               "generate": cmd_generate, "summary": cmd_summary, "metric": cmd_metric,
+               "import": cmd_import, "export": cmd_export}
     try:
         return handler[args.command](args)
     except I2IError as e:

@@ -1,0 +1,141 @@
+"""The CLI's metric commands: `i2i metric fid|kid|lpips A B` and `i2i eval RUN --protocol stargan-v2`.
+
+Feature-network weights come from files the user names (or environment variables); nothing is
+downloaded, and random weights are used only with --allow-random-weights (tests)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .errors import I2IError
+
+
+
+def add_weight_options(p) -> None:
+    p.add_argument("--inception", type=Path, default=None,
+                   help="FID Inception weights (pytorch-fid's pt_inception-2015-12-05-6726825d.pth, or torchvision's "
+                        "inception_v3_google-*.pth with --fid-variant imagenet); default $I2I_INCEPTION "
+                        "($I2I_INCEPTION_IMAGENET)")
+    p.add_argument("--fid-variant", choices=["pytorch-fid", "imagenet"], default="pytorch-fid",
+                   help="pytorch-fid: standard FID (default); imagenet: the ImageNet Inception-v3 features the "
+                        "StarGAN v2 authors used, to compare with their tables only (not with standard FID)")
+    p.add_argument("--lpips-net", choices=["alex", "vgg"], default="alex")
+    p.add_argument("--lpips-backbone", type=Path, default=None,
+                   help="torchvision AlexNet/VGG16 weights file or a folder holding it; default $I2I_LPIPS_BACKBONE")
+    p.add_argument("--lpips-heads", type=Path, default=None,
+                   help="LPIPS v0.1 linear heads (alex.pth / vgg.pth) or a folder; default $I2I_LPIPS_HEADS")
+    p.add_argument("--allow-random-weights", action="store_true",
+                   help="for tests only: compute with random feature networks when no weights file is given")
+    p.add_argument("--batch-size", type=int, default=32)
+
+
+def inception(a):
+    from .metrics.inception import load_inception
+    model = load_inception(a.inception, a.fid_variant, allow_random=a.allow_random_weights, device=_device(a))
+    _warn_if_random("Inception", model.weights_id is None or str(model.weights_id).startswith("random"))
+    return model
+
+
+def lpips(a):
+    from .metrics.lpips import load_lpips
+    model = load_lpips(a.lpips_net, a.lpips_backbone, a.lpips_heads, allow_random=a.allow_random_weights,
+                       device=_device(a))
+    _warn_if_random("LPIPS", "random" in model.sources.values())
+    return model
+
+
+def _device(a) -> str:
+    from .train.runtime import pick_device
+    return str(pick_device(getattr(a, "device", "auto")))
+
+
+def _warn_if_random(what: str, random: bool) -> None:
+    if random:
+        import sys
+        print(f"i2i: warning: random {what} weights (--allow-random-weights): its numbers mean nothing",
+              file=sys.stderr)
+
+
+def cmd_metric(a) -> int:
+    """FID / KID between two image folders; LPIPS between the same-named images of two folders."""
+    from .data.files import list_images
+    a_dir, b_dir = (Path(p) for p in (a.a, a.b))
+    for d in (a_dir, b_dir):
+        if not d.is_dir():
+            raise I2IError(f"{d} is not a folder; pass two folders of images")
+    if a.name == "lpips":
+        result = _folder_lpips(lpips(a), a_dir, b_dir, list_images)
+    else:
+        from .metrics import fid, kid
+        model = inception(a)
+        fa = fid.folder_features(a_dir, model, a.batch_size, cache=not a.no_cache)
+        fb = fid.folder_features(b_dir, model, a.batch_size, cache=not a.no_cache)
+        if a.name == "fid":
+            result = {"fid": fid.fid_from_features(fa, fb), "variant": a.fid_variant}
+        else:
+            mean, std = kid.kid(fa, fb, subset_size=min(a.kid_subset_size, len(fa), len(fb)))
+            result = {"kid": mean, "kid_std": std, "variant": a.fid_variant}
+        result.update(n_a=len(fa), n_b=len(fb))
+    print(json.dumps(result, indent=2) if a.json else
+          "  ".join(f"{k}: {v:.6g}" if isinstance(v, float) else f"{k}: {v}" for k, v in result.items()))
+    return 0
+
+
+def _folder_lpips(model, a_dir: Path, b_dir: Path, list_images) -> dict:
+    import torch
+
+    from .data.images import load_image, to_tensor
+    fa = {p.relative_to(a_dir): p for p in list_images(a_dir)}
+    fb = {p.relative_to(b_dir): p for p in list_images(b_dir)}
+    common = sorted(set(fa) & set(fb))
+    if not common:
+        raise I2IError(f"no image names in common between {a_dir} and {b_dir}; LPIPS compares same-named images")
+    device = next(model.parameters()).device
+    values = []
+    with torch.no_grad():
+        for name in common:
+            x, y = (to_tensor(load_image(f[name]))[None].to(device) for f in (fa, fb))
+            if x.shape != y.shape:
+                raise I2IError(f"{fa[name]} is {tuple(x.shape[-2:])} but {fb[name]} is {tuple(y.shape[-2:])}; "
+                               "LPIPS compares images of one size")
+            values.append(float(model(x, y)[0]))
+    return {"lpips": sum(values) / len(values), "pairs": len(values), "net": model.net}
+
+
+def eval_protocol(a, t) -> int:
+    """`i2i eval RUN --protocol stargan-v2 --data ROOT`: FID and LPIPS per task, JSON in the official names."""
+    from .metrics import fid
+    from .metrics.lpips import lpips_diversity
+    from .metrics.protocol import evaluate_stargan_v2
+    from .train import checkpoint
+    if not t.has_style:
+        raise I2IError(f"the stargan-v2 protocol needs a style method (stargan_v2); {a.run} is {t.method.name}")
+    if a.data is None:
+        raise I2IError("--protocol stargan-v2 needs --data ROOT with ROOT/train/<domain>/* and ROOT/val/<domain>/*")
+    step = 0 if t.pretrained else int(checkpoint.find(a.run).name.removeprefix("step_"))
+    out = a.out or Path(a.run) / "eval" / f"stargan-v2_{step:07d}"
+    inception_net, lpips_net = inception(a), lpips(a)
+    modes = a.modes.split(",")
+
+    def fid_fn(real, fake):
+        return fid.fid_from_features(fid.folder_features(real, inception_net, a.batch_size),
+                                     fid.folder_features(fake, inception_net, a.batch_size, cache=False))
+
+    def lpips_fn(group):
+        return float(lpips_diversity(lpips_net, [g.to(next(lpips_net.parameters()).device) for g in group]).mean())
+
+    t.method.eval()
+    result = evaluate_stargan_v2(t.method, a.data, out, fid_fn, lpips_fn, step, modes=modes,
+                                 num_outs=a.num_outs, batch_size=a.batch_size, seed=a.seed)
+    if a.json:
+        print(json.dumps(result, indent=2))
+    else:
+        from .tables import table
+        for mode in modes:
+            tasks = sorted({k.split("/", 1)[1] for k in result if k.startswith(f"FID_{mode}/")},
+                           key=lambda s: (s == "mean", s))
+            rows = [("task", "FID", "LPIPS")] + [(task, f"{result[f'FID_{mode}/{task}']:.2f}", f"{result[f'LPIPS_{mode}/{task}']:.4f}")
+                    for task in tasks]
+            print(table(f"StarGAN v2 protocol, {mode}-guided (step {step}): FID, LPIPS", rows))
+        print(f"outputs and JSON: {out}")
+    return 0
