@@ -76,18 +76,6 @@ def test_console_script_help_lists_every_command():
         assert sub.returncode == 0 and "usage: i2i " + cmd in sub.stdout
 
 
-TINY_V2 = ["steps=3", "data.image_size=32", "n_train=32", "n_test=12", "data.domains=[circle,square,triangle]",
-           "latent_dim=4", "style_dim=8", "hidden_dim=16", "dim_in=8", "max_conv_dim=16", "w_hpf=0",
-           "batch_size=2", "logger=none", "amp=none"]
-
-
-@pytest.fixture(scope="module")
-def run_v2(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cli") / "v2"
-    assert main(["train", "stargan_v2", "--data", "shapes", "--out", str(out), "--no-progress", *TINY_V2]) == 0
-    return out
-
-
 def test_v2_latent_translation_gives_n_outputs_that_differ(run_v2, tmp_path, capsys):
     Image.new("RGB", (40, 30), (30, 30, 200)).save(tmp_path / "a.png")
     assert main(["translate", str(run_v2), "-i", str(tmp_path / "a.png"), "--target", "square", "--seed", "3",

@@ -5,18 +5,6 @@ from PIL import Image
 
 from i2i.cli import main
 
-TINY_V2 = ["steps=2", "data.image_size=32", "n_train=12", "n_test=6", "data.domains=[circle,square,triangle]",
-           "latent_dim=4", "style_dim=8", "hidden_dim=16", "dim_in=4", "max_conv_dim=16", "w_hpf=0",
-           "batch_size=2", "logger=none", "amp=none"]
-
-
-@pytest.fixture(scope="module")
-def run_v2(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cli") / "v2"
-    assert main(["train", "stargan_v2", "--data", "shapes", "--out", str(out), "--no-progress", *TINY_V2]) == 0
-    return out
-
-
 def folders(root, n=2, domains=("circle", "square", "triangle"), size=24):
     for split in ("train", "val"):
         for k, d in enumerate(domains):
@@ -34,8 +22,8 @@ def test_protocol_through_the_cli_writes_official_json(run_v2, tmp_path, capsys,
                  "--modes", "latent", "--num-outs", "2", "--allow-random-weights", "--device", "cpu"]) == 0
     printed = capsys.readouterr()
     assert "random Inception weights" in printed.err and "random LPIPS weights" in printed.err and "circle2square" in printed.out
-    fid = json.loads((out / "FID_00002_latent.json").read_text())
-    lp = json.loads((out / "LPIPS_00002_latent.json").read_text())
+    fid = json.loads((out / "FID_00003_latent.json").read_text())
+    lp = json.loads((out / "LPIPS_00003_latent.json").read_text())
     assert len(fid) == len(lp) == 7 and fid["FID_latent/mean"] > 0 and lp["LPIPS_latent/mean"] > 0
     assert sorted(p.name for p in (out / "latent" / "square2triangle").iterdir()) == ["0001_01.png", "0001_02.png",
                                                                                 "0002_01.png", "0002_02.png"]

@@ -1,5 +1,7 @@
 """What import_checkpoint refuses before any mapping: unknown kinds, missing or unreadable files.
-(No fixture: the files are written here.)"""
+(No fixture: the files are written here, but for the float32 check, which uses the others' fixtures.)"""
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -26,3 +28,11 @@ def test_files_holding_code_or_no_state_dict_are_refused(tmp_path):
     torch.save({"epoch": 3}, tmp_path / "meta.pth")
     with pytest.raises(I2IError, match="not a state dict of tensors"):
         plan_for("pix2pix", [tmp_path / "meta.pth"])
+
+
+@pytest.mark.parametrize("kind, name", [("stargan", "stargan/20-G.ckpt"), ("stargan-v2", "stargan_v2/000010_nets_ema.ckpt"),
+                                        ("pix2pix", "junyanz/unet_latest_net_G.pth")])
+def test_imports_run_in_float32_as_the_official_outputs(kind, name, tmp_path):
+    import i2i
+    fix = Path(__file__).parents[1] / "fixtures" / "official"
+    assert i2i.load(import_checkpoint(kind, [fix / name], tmp_path / "run"), device="cpu").method.amp_dtype is None

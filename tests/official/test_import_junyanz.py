@@ -29,11 +29,6 @@ OLD, UNET = FIX / "resnet_old_dropout_latest_net_G.pth", FIX / "unet_latest_net_
 IO = torch.load(FIX / "io.pt", weights_only=True)
 
 
-def load(run):
-    t = i2i.load(run, device="cpu")
-    assert t.method.amp_dtype is None  # imports run in float32 (train.amp none), as the official outputs
-    return t
-
 
 @pytest.mark.parametrize("net, kind, norm", [("resnet_9blocks", "cyclegan", "instance"), ("unet_256", "pix2pix", "batch")])
 def test_every_official_entry_at_full_size_has_its_place(net, kind, norm):
@@ -48,7 +43,7 @@ def test_every_official_entry_at_full_size_has_its_place(net, kind, norm):
 
 def test_cyclegan_both_directions_equal_the_official_networks(tmp_path):
     run = import_checkpoint("cyclegan", [G_A, G_B], tmp_path / "run")
-    t = load(run)
+    t = i2i.load(run, device="cpu")
     assert t.method.name == "cyclegan" and t.method.cfg.netG == "resnet_2blocks"
     x = IO["x32"]
     assert torch.allclose(t.method.translate(x, torch.ones(2)), IO["resnet_G_A"], atol=1e-5)
@@ -60,7 +55,7 @@ def test_cyclegan_both_directions_equal_the_official_networks(tmp_path):
 def test_one_cyclegan_generator_is_a_one_way_run(tmp_path):
     # the 2018 file: InstanceNorm statistics in it (skipped) and dropout (read from the key layout)
     run = import_checkpoint("cyclegan", [OLD], tmp_path / "run", eval_mode=True, domains=["horse", "zebra"])
-    t = load(run)
+    t = i2i.load(run, device="cpu")
     assert t.method.name == "pix2pix" and t.method.cfg.dropout and t.method.cfg.norm == "instance"
     assert torch.allclose(t.method.translate(IO["x32"]), IO["resnet_old"], atol=1e-5)
     assert t.translate(IO["x32"][0]).shape == (3, 32, 32)
@@ -76,13 +71,13 @@ def test_pix2pix_equals_the_official_unet(tmp_path, old_file):
         torch.save({k: v for k, v in sd.items() if not k.endswith("num_batches_tracked")}, tmp_path / "old.pth")
         path = tmp_path / "old.pth"
     run = import_checkpoint("pix2pix", [path], tmp_path / "run", eval_mode=True)
-    m = load(run).method
+    m = i2i.load(run, device="cpu").method
     assert (m.cfg.netG, m.cfg.norm, m.cfg.ngf) == ("unet_64", "batch", 4)
     assert torch.allclose(m.translate(IO["x64"]), IO["unet_eval"], atol=1e-5)
 
 
 def test_pix2pix_official_test_mode_by_default(tmp_path):
-    m = load(import_checkpoint("pix2pix", [UNET], tmp_path / "run")).method
+    m = i2i.load(import_checkpoint("pix2pix", [UNET], tmp_path / "run"), device="cpu").method
     assert not m.cfg.eval_mode and m.cfg.dropout
     torch.manual_seed(123)  # the same dropout masks as the official forward drew
     assert torch.allclose(m.translate(IO["x64"][:1]), IO["unet_train_0"], atol=1e-5)

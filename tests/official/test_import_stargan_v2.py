@@ -26,11 +26,6 @@ EMA, RAW, HPF = FIX / "000010_nets_ema.ckpt", FIX / "000010_nets.ckpt", FIX / "c
 IO = torch.load(FIX / "io.pt", weights_only=True)
 
 
-def load(run):
-    t = i2i.load(run, device="cpu")
-    assert t.method.amp_dtype is None  # imports run in float32 (train.amp none), as the official outputs
-    return t
-
 
 @pytest.fixture(scope="module")
 def wing(tmp_path_factory):
@@ -67,7 +62,7 @@ def test_latent_and_reference_styles_equal_the_official_networks(tmp_path, prefi
         top = torch.load(EMA, weights_only=True)
         torch.save({n: {prefix + k: v for k, v in sd.items()} for n, sd in top.items()}, tmp_path / "p.ckpt")
         path = tmp_path / "p.ckpt"
-    m = load(import_checkpoint("stargan-v2", [path], tmp_path / "run")).method
+    m = i2i.load(import_checkpoint("stargan-v2", [path], tmp_path / "run"), device="cpu").method
     a = IO["afhq"]
     s = m.latent_style(a["y"], IO["z"])
     assert torch.allclose(s, a["s_latent"], atol=1e-5)
@@ -79,7 +74,7 @@ def test_latent_and_reference_styles_equal_the_official_networks(tmp_path, prefi
 
 def test_the_training_file_brings_the_discriminator_and_raw_networks(tmp_path):
     run = import_checkpoint("stargan-v2", [RAW, EMA], tmp_path / "run")
-    m = load(run).method
+    m = i2i.load(run, device="cpu").method
     a = IO["afhq"]
     with torch.no_grad():
         assert torch.allclose(m.discriminator(IO["x"], a["y"]), a["d_out"], atol=1e-5)
@@ -95,7 +90,7 @@ def test_high_pass_generator_needs_fan_and_matches_with_masks(tmp_path, wing):
     with pytest.raises(I2IError, match="leave out --fan"):
         plan_for("stargan-v2", [EMA], fan=wing)
     run = import_checkpoint("stargan-v2", [HPF], tmp_path / "run", fan=wing)
-    t = load(run)
+    t = i2i.load(run, device="cpu")
     m, c = t.method, IO["celeba"]
     assert m.cfg.w_hpf == 1.0 and m.cfg.fan_path == str(wing.resolve()) and t.domains == ["female", "male"]
     with torch.no_grad():  # the official masks path: the same masks into both generators
@@ -111,7 +106,7 @@ def test_high_pass_generator_needs_fan_and_matches_with_masks(tmp_path, wing):
 def test_run_directory_loads_and_translates(tmp_path):
     run = import_checkpoint("stargan-v2", [EMA], tmp_path / "run", domains=["x", "y", "z"])
     assert (run / "checkpoints" / "latest").read_text().strip() == "step_0000010"
-    t = load(run)
+    t = i2i.load(run, device="cpu")
     assert t.domains == ["x", "y", "z"] and t.has_style
     img = torch.rand(3, 36, 36) * 2 - 1
     outs = t.translate(img, target="z", n=2, seed=0)
