@@ -17,6 +17,7 @@ EPILOG = """examples:
   i2i train stargan --out runs/shapes --resume
   i2i translate runs/shapes --input in.png --target red,striped --output out.png
   i2i eval runs/shapes --json
+  i2i report runs/shapes            # runs/shapes/report.html: losses, samples over time, evaluations, config
   i2i eval runs/afhq --protocol stargan-v2 --data /data/afhq --inception pt_inception-2015-12-05-6726825d.pth \
       --lpips-backbone alexnet-owt-7be5be79.pth --lpips-heads alex.pth
   i2i import stargan 200000-G.ckpt 200000-D.ckpt --out runs/celeba-official
@@ -49,6 +50,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--out", type=Path, help="run directory (default: runs/METHOD)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--logger", choices=["tensorboard", "none"],
+                   help="TensorBoard event files in RUN/logs besides logs/metrics.jsonl, or none "
+                        "(default: the config's train.logger, tensorboard)")
     t.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. steps=1000")
 
     tr = sub.add_parser("translate", help="translate one image with a trained run",
@@ -166,6 +170,13 @@ def parser() -> argparse.ArgumentParser:
     sm.add_argument("--steps", type=int, default=8, help="frames of each interpolation")
     sm.add_argument("--device", default="auto")
 
+    rp = sub.add_parser("report", help="write a run's report as one self-contained HTML page",
+                        description="Header facts, loss curves from logs/metrics.jsonl, the sample grids over time, "
+                                    "the latest evaluation results and the config, in one HTML file that "
+                                    "fetches nothing from the network.")
+    rp.add_argument("run", type=Path, help="run directory")
+    rp.add_argument("--out", "-o", type=Path, help="output HTML file (default: RUN/report.html)")
+
     s = sub.add_parser("summary", help="parameter counts of a method's networks",
                        description="Build METHOD with the given options and print each network's parameter "
                                    "count under its official name. c_dim=N sets the number of attribute labels "
@@ -200,6 +211,8 @@ def cmd_train(a) -> int:
             from .data import WORLD_IMAGE_SIZE
             cfg.data.image_size = WORLD_IMAGE_SIZE.get(a.data[0], cfg.data.image_size)
     cfg.apply_overrides(a.overrides)
+    if a.logger:
+        cfg.train.logger = a.logger
     run = train(cfg, out, resume=a.resume, show_progress=not a.no_progress)
     print(f"done: {run}")
     return 0
@@ -378,6 +391,12 @@ def cmd_export(a) -> int:
     return 0
 
 
+def cmd_report(a) -> int:
+    from .report import write_report
+    print(f"wrote {write_report(a.run, a.out)}")
+    return 0
+
+
 def cmd_summary(a) -> int:
     from .config import RunConfig
     from .methods.base import DataInfo, get_method
@@ -422,7 +441,7 @@ def main(argv=None) -> int:
         args.overrides += extra
     handler = {"train": cmd_train, "translate": cmd_translate, "eval": cmd_eval, "sample": cmd_sample,
                "generate": cmd_generate, "summary": cmd_summary, "metric": cmd_metric,
-               "import": cmd_import, "export": cmd_export}
+               "import": cmd_import, "export": cmd_export, "report": cmd_report}
     try:
         return handler[args.command](args)
     except I2IError as e:

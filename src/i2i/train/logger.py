@@ -6,9 +6,18 @@ from pathlib import Path
 
 import torch
 
+from ..errors import I2IError
+
+KINDS = ("tensorboard", "none")
+
 
 class RunLogger:
+    """Every logged figure goes to logs/metrics.jsonl (what `i2i report` plots) and, with
+    kind="tensorboard", to TensorBoard: figures as scalars, sample grids as images, the config as text."""
+
     def __init__(self, run_dir: Path, kind: str = "tensorboard", config_text: str = ""):
+        if kind not in KINDS:  # checked before training starts, not silently ignored
+            raise I2IError(f"train.logger={kind!r}; use {' or '.join(KINDS)}")
         self.path = Path(run_dir) / "logs"
         self.path.mkdir(parents=True, exist_ok=True)
         self.jsonl = open(self.path / "metrics.jsonl", "a")
