@@ -321,3 +321,9 @@ def test_matchgan_alternates_labelled_and_unlabelled_iterations(tmp_path, capsys
     capsys.readouterr()
     assert main(["eval", str(out), "-n", "10", "--json"]) == 0
     assert "target_accuracy" in json.loads(capsys.readouterr().out)
+
+
+def test_serve_refuses_a_missing_run_with_one_line(tmp_path, capsys):
+    assert main(["serve", str(tmp_path / "nope"), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("i2i: error: ") and err.count("\n") == 1

@@ -27,7 +27,8 @@ EPILOG = """examples:
   i2i train stargan --data celeba:/data/celeba --data folders:/data/rafd --out runs/joint
   i2i summary stargan image_size=128 c_dim=5 c2_dim=8
   i2i train dcgan --data digits image_size=32 --out runs/dcgan
-  i2i generate runs/dcgan -n 64 -o digits.png"""
+  i2i generate runs/dcgan -n 64 -o digits.png
+  i2i serve runs/shapes runs/afhq --port 7860"""
 
 
 def parser() -> argparse.ArgumentParser:
@@ -186,6 +187,18 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("method")
     s.add_argument("overrides", nargs="*", metavar="key=value")
     s.add_argument("--json", action="store_true")
+
+    sv = sub.add_parser("serve", help="a web demo of trained runs (needs the serve extra: pip install 'i2i[serve]')",
+                        description="Serve a page to translate an uploaded image (or a built-in sample) with "
+                                    "one or more runs. Bound to 127.0.0.1 (this machine only) unless --host says "
+                                    "otherwise; 0.0.0.0 serves every network this machine is on.")
+    sv.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run or pretrained directories, one model each")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    sv.add_argument("--max-upload-mb", type=float, default=10.0, help="largest upload accepted, in MB (default: 10)")
+    sv.add_argument("--concurrency", type=int, default=1,
+                    help="requests the queue handles at once (default: 1); forward passes still run one at a time")
+    sv.add_argument("--device", default="auto")
     return p
 
 
@@ -430,6 +443,13 @@ def cmd_summary(a) -> int:
     return 0
 
 
+def cmd_serve(a) -> int:
+    from .serve import serve
+    serve(a.runs, host=a.host, port=a.port, max_upload_mb=a.max_upload_mb, concurrency=a.concurrency,
+          device=a.device)
+    return 0
+
+
 def main(argv=None) -> int:
     p = parser()
     # key=value overrides may come after options too, which argparse's positionals don't allow.
@@ -441,7 +461,7 @@ def main(argv=None) -> int:
         args.overrides += extra
     handler = {"train": cmd_train, "translate": cmd_translate, "eval": cmd_eval, "sample": cmd_sample,
                "generate": cmd_generate, "summary": cmd_summary, "metric": cmd_metric,
-               "import": cmd_import, "export": cmd_export, "report": cmd_report}
+               "import": cmd_import, "export": cmd_export, "report": cmd_report, "serve": cmd_serve}
     try:
         return handler[args.command](args)
     except I2IError as e:

@@ -1,0 +1,259 @@
+"""The web demo: `i2i serve RUN [RUN ...]`, a Gradio page over i2i's Python API.
+
+`Demo` holds the request handling as plain Python (it takes file paths and returns PIL images and a
+status line), so it can be called and tested without a browser; `build_app` lays the page out over
+it and `serve` binds it, to 127.0.0.1 unless told otherwise.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from ..api import Translator, load
+from ..data import shapes
+from ..data.images import load_image, resize_exact, save_image, to_tensor
+from ..errors import I2IError
+from ..methods.base import Method
+
+HOST, PORT, MAX_UPLOAD_MB, CONCURRENCY = "127.0.0.1", 7860, 10.0, 1
+MAX_OUTPUTS = 8  # StarGAN v2 outputs at once (latent codes drawn from one seed)
+REFERENCE_DOMAIN = "(the reference's domain)"
+SAMPLE_SIZE = 96
+# name: shape, colour, striped, size, cx, cy, rotation, background -- one of each shape, both stripe kinds
+SAMPLES = {"red_circle": ("circle", "red", False, 0.30, 0.50, 0.50, 0.0, 0.30),
+           "green_striped_square": ("square", "green", True, 0.32, 0.48, 0.52, 20.0, 0.65),
+           "blue_triangle": ("triangle", "blue", False, 0.30, 0.52, 0.54, 0.0, 0.45),
+           "red_striped_triangle": ("triangle", "red", True, 0.20, 0.35, 0.60, 40.0, 0.70)}
+
+
+def make_samples(folder) -> list[Path]:
+    """Write the built-in sample images (drawn by the shapes world, nothing downloaded) into `folder`."""
+    paths = []
+    for name, (shape, colour, striped, size, cx, cy, rot, bg) in SAMPLES.items():
+        p = shapes.ShapeParams(shape, colour, 0.0, striped, 45.0, size, size > shapes.LARGE_THRESHOLD, cx, cy, rot, bg)
+        paths.append(save_image(shapes.render(p, SAMPLE_SIZE), Path(folder) / f"{name}.png"))
+    return paths
+
+
+def translates(t: Translator) -> bool:
+    """Whether a run translates images (generative runs such as dcgan only sample)."""
+    return type(t.method).translate is not Method.translate and not t.method.info.points
+
+
+class Demo:
+    """The page's request handling over {name: Translator}, apart from Gradio."""
+
+    def __init__(self, models: dict[str, Translator], max_upload_mb: float = MAX_UPLOAD_MB, samples_dir=None):
+        if not models:
+            raise I2IError("give at least one run directory to serve")
+        if not max_upload_mb > 0:
+            raise I2IError(f"--max-upload-mb must be positive, got {max_upload_mb}")
+        for name, t in models.items():
+            if not translates(t):
+                raise I2IError(f"{name} is a {t.method.name} run, which generates rather than translates; "
+                               "serve an image-to-image run (stargan, stargan_v2, cyclegan, pix2pix, ...)")
+        self.models, self.max_mb = models, float(max_upload_mb)
+        self.lock = threading.Lock()  # one forward pass at a time, whatever the queue lets through
+        self.samples = make_samples(samples_dir or Path(tempfile.gettempdir()) / "i2i-samples")
+
+    @classmethod
+    def from_runs(cls, runs, device: str = "auto", **kw) -> "Demo":
+        """Load each run; the page names it by its folder (with its parent's name where two clash)."""
+        paths = [Path(r) for r in runs]
+        names = [p.resolve().name for p in paths]
+        names = [f"{p.resolve().parent.name}/{n}" if names.count(n) > 1 else n for p, n in zip(paths, names)]
+        if len(set(names)) < len(names):
+            raise I2IError(f"runs {', '.join(map(str, paths))} have clashing names; give each run once")
+        return cls({n: load(p, device) for n, p in zip(names, paths)}, **kw)
+
+    def model(self, name) -> Translator:
+        if name not in self.models:
+            raise I2IError(f"unknown model {name!r}; this demo serves: {', '.join(self.models)}")
+        return self.models[name]
+
+    def controls(self, name) -> dict:
+        """What the page offers as the target of model `name`: attribute checkboxes or a domain choice
+        (label, value pairs), and whether it takes a style (seed, number of outputs, reference)."""
+        t = self.model(name)
+        if t.attributes:
+            return {"attributes": t.attributes, "domains": [], "style": False}
+        if t.method.two_domain:
+            a, b = t.domains
+            ways = [(f"A → B (to {b})", "AtoB")] + ([] if t.method.one_way else [(f"B → A (to {a})", "BtoA")])
+            return {"attributes": [], "domains": ways, "style": False}
+        extra = [(REFERENCE_DOMAIN, REFERENCE_DOMAIN)] if t.has_style else []
+        return {"attributes": [], "domains": [(d, d) for d in t.domains] + extra, "style": t.has_style}
+
+    def read(self, path, what: str = "image"):
+        """Decode an upload: its size is checked before a byte is decoded, then i2i's safe loader
+        refuses decompression bombs and broken files."""
+        if not path:
+            raise I2IError(f"upload an {what} or pick a sample first")
+        p = Path(path)
+        try:
+            size = p.stat().st_size
+        except OSError:
+            raise I2IError(f"the {what} upload {p.name} is gone; upload it again") from None
+        if size > self.max_mb * 2**20:
+            raise I2IError(f"the {what} {p.name} is {size / 2**20:.3g} MB; this demo takes files up to "
+                           f"{self.max_mb:g} MB: downscale it or save it as JPEG")
+        try:
+            return load_image(p)
+        except I2IError as e:  # the server's temporary path means nothing to the person uploading
+            raise I2IError(str(e).replace(str(p), p.name).replace("re-create or remove the file",
+                                                                   "upload a PNG, JPEG or WebP image")) from None
+
+    def preview(self, name, path):
+        """On upload: (the image as the model reads it, the attributes the model sees in it, status)."""
+        if not path:
+            return None, [], ""
+        try:
+            img = self.read(path)
+            seen = self.seen_attributes(self.model(name), img)
+        except I2IError as e:
+            return None, [], error(e)
+        return img, seen, f"{img.size[0]}×{img.size[1]} image ready: pick a target and press Translate."
+
+    def seen_attributes(self, t: Translator, img) -> list[str]:
+        """The attributes D's classifier reads from `img`, as the checkboxes' starting point."""
+        if not t.attributes or t.method.info.datasets:
+            return []
+        x = resize_exact(to_tensor(img)[None], t.image_size).to(t.method.device)
+        with self.lock:
+            labels = t.target_labels(x, {})[0].tolist()
+        return [a for a, v in zip(t.attributes, labels) if v > 0.5]
+
+    def target(self, t: Translator, attributes, domain):
+        """The translate() target of the page's choice: the whole attribute vector (ticked = 1), or a
+        domain / direction; None for a reference's own domain."""
+        if t.attributes:
+            ticked = set(attributes or [])
+            for group in t.method.info.exclusive:
+                if len(ticked & set(group)) > 1:
+                    raise I2IError(f"tick at most one of {', '.join(group)}: they exclude each other")
+            names = t.attributes
+            if t.method.info.datasets:  # joint runs take one dataset's labels at a time
+                names = [a for d in t.method.info.datasets if ticked & set(d["labels"]) for a in d["labels"]]
+                if not names:
+                    raise I2IError("tick at least one attribute")
+            return {a: int(a in ticked) for a in names}
+        if not domain:
+            raise I2IError("pick a target domain")
+        return None if domain == REFERENCE_DOMAIN else domain
+
+    def translate(self, name, path, attributes=None, domain=None, seed=0, n=1, reference=None):
+        """Press of Translate: ([PIL images at the input's size], status markdown); errors are a status."""
+        try:
+            t = self.model(name)
+            img = self.read(path)
+            target = self.target(t, attributes, domain)
+            ref = self.read(reference, "reference image") if t.has_style and reference else None
+            if target is None and ref is None:
+                raise I2IError("upload a reference image, or pick a target domain")
+            n = 1 if ref is not None or not t.has_style else int(n)
+            if not 1 <= n <= MAX_OUTPUTS:
+                raise I2IError(f"number of outputs must be 1..{MAX_OUTPUTS}, got {n}")
+            start = time.perf_counter()
+            with self.lock:
+                if t.has_style:
+                    out = t.translate(img, target, reference=ref, seed=int(seed), n=n)
+                else:
+                    out = t.translate(img, target)
+        except I2IError as e:
+            return [], error(e)
+        outs = out if isinstance(out, list) else [out]
+        how = "the reference's style" if ref is not None else (f"seed {int(seed)}" if t.has_style else "")
+        return outs, (f"{len(outs)} output{'s' * (len(outs) > 1)} by {t.method.name} ({name})"
+                      f"{', ' + how if how else ''} in {time.perf_counter() - start:.2f} s.")
+
+
+def error(e: Exception) -> str:
+    return f"⚠️ **{e}**"
+
+
+def _gradio():
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home: the page works offline
+    try:
+        import gradio as gr
+    except ImportError:
+        raise I2IError("the web demo needs Gradio: pip install 'i2i[serve]'") from None
+    return gr
+
+
+def build_app(runs, *, max_upload_mb: float = MAX_UPLOAD_MB, concurrency: int = CONCURRENCY,
+              device: str = "auto", demo: Demo | None = None):
+    """The page (a queued gr.Blocks) over `runs` (run or pretrained directories), or over `demo`."""
+    gr = _gradio()
+    if int(concurrency) < 1:
+        raise I2IError(f"--concurrency must be at least 1, got {concurrency}")
+    demo = demo or Demo.from_runs(runs, device, max_upload_mb=max_upload_mb)
+    first = next(iter(demo.models))
+    c = demo.controls(first)
+    with gr.Blocks(title="i2i demo", analytics_enabled=False) as page:
+        gr.Markdown("# i2i: image-to-image translation\nUpload an image (or pick a sample), choose a target, "
+                    f"press **Translate**. Files up to {demo.max_mb:g} MB.")
+        with gr.Row():
+            with gr.Column():
+                model = gr.Dropdown(list(demo.models), value=first, label="Model", elem_id="model")
+                upload = gr.File(label="Input image", file_types=["image"], type="filepath", elem_id="upload")
+                gr.Examples([[str(p)] for p in demo.samples], inputs=[upload], label="Built-in samples")
+                shown = gr.Image(label="Input as the model reads it", format="png", interactive=False, height=240,
+                                 type="pil", elem_id="shown")
+            with gr.Column():
+                attrs = gr.CheckboxGroup(c["attributes"], label="Target attributes (ticked = present)",
+                                         visible=bool(c["attributes"]), elem_id="attributes")
+                domain = gr.Dropdown(c["domains"], value=_first(c["domains"]), label="Target",
+                                     visible=bool(c["domains"]), elem_id="domain")
+                with gr.Group(visible=c["style"]) as style:
+                    seed = gr.Slider(0, 9999, value=0, step=1, label="Latent seed", elem_id="seed")
+                    n = gr.Slider(1, MAX_OUTPUTS, value=1, step=1, label="Number of outputs", elem_id="n")
+                    reference = gr.File(label="Reference image (its style instead of the seed's)",
+                                        file_types=["image"], type="filepath", elem_id="reference")
+                go = gr.Button("Translate", variant="primary", elem_id="translate")
+            with gr.Column():
+                status = gr.Markdown(elem_id="status")
+                outputs = gr.Gallery(label="Outputs (PNG)", format="png", columns=2, elem_id="outputs")
+
+        def switch(name, path):  # another model: its own target controls, read from the same input
+            k = demo.controls(name)
+            _, seen, message = demo.preview(name, path)
+            return (gr.CheckboxGroup(choices=k["attributes"], value=seen, visible=bool(k["attributes"])),
+                    gr.Dropdown(choices=k["domains"], value=_first(k["domains"]), visible=bool(k["domains"])),
+                    gr.Group(visible=k["style"]), [], message)
+
+        model.change(switch, [model, upload], [attrs, domain, style, outputs, status])
+        upload.change(demo.preview, [model, upload], [shown, attrs, status])
+        go.click(demo.translate, [model, upload, attrs, domain, seed, n, reference], [outputs, status])
+    return page.queue(default_concurrency_limit=int(concurrency))
+
+
+def _first(choices):
+    return choices[0][1] if choices else None
+
+
+def serve(runs, host: str = HOST, port: int = PORT, *, max_upload_mb: float = MAX_UPLOAD_MB,
+          concurrency: int = CONCURRENCY, device: str = "auto", block: bool = True, quiet: bool = False):
+    """Serve the page on host:port (127.0.0.1: this machine only). block=False returns (page, url)."""
+    if not 0 < int(port) < 65536:
+        raise I2IError(f"--port must be 1..65535, got {port}")
+    page = build_app(runs, max_upload_mb=max_upload_mb, concurrency=concurrency, device=device)
+    gr = _gradio()
+    # system fonts: the default theme's web fonts would be fetched from the internet
+    theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                              font_mono=["ui-monospace", "monospace"])
+    try:
+        _, url, _ = page.launch(server_name=host, server_port=int(port), max_file_size=int(max_upload_mb * 2**20),
+                                prevent_thread_lock=True, quiet=quiet, ssr_mode=False, share=False,
+                                show_error=False, theme=theme, footer_links=[])
+    except OSError as e:  # the port is taken, or the host is not an address of this machine
+        reason = str(e).split(". ")[0]  # Gradio goes on about its own environment variables
+        raise I2IError(f"cannot serve on {host}:{port} ({reason}); pick another --port or --host") from None
+    if not block:
+        return page, url
+    try:
+        page.block_thread()
+    finally:
+        page.close()
