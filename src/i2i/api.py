@@ -225,7 +225,8 @@ def _as_batch(image):
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3:
             raise I2IError(f"expected an H×W×3 array, got shape {image.shape}")
-        t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 127.5 - 1
+        # np.array copies: arrays from PIL are read-only, and torch warns on those
+        t = torch.from_numpy(np.array(image)).permute(2, 0, 1).float() / 127.5 - 1
         return t[None], lambda o: ((o[0].permute(1, 2, 0) + 1) * 127.5).round().clamp(0, 255).byte().numpy()
     if isinstance(image, torch.Tensor):
         if image.dim() == 3:

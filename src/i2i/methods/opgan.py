@@ -13,7 +13,7 @@ pairs of patches:
 Updates alternate: the generators with S and the discriminators frozen, then S and the
 discriminators. Everything else is CycleGAN's (`methods/cyclegan.py`).
 
-No code was published; these choices are ours (README "OP-GAN: our reading of the paper"):
+No code was published; these choices are ours (docs/two_domain.md, "OP-GAN: our reading of the paper"):
 - S is three 3x3 convs (stride 2 in the middle); the content map is the spatial attention of
   its features, mean over channels of the squared activations, scaled to mean 1 per patch —
   parameter-free, so S cannot satisfy L_cc by emptying a learned content head;
