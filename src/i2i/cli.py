@@ -6,7 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from .cli_metrics import add_weight_options, cmd_metric, eval_protocol
+from .cli_metrics import add_metric_parser, add_weight_options, cmd_metric, eval_protocol
+from .cli_tools import TOOLS, add_tool_parsers
 from .errors import I2IError
 from .tables import (pct, table, format_domain_eval, format_eval, format_generation_eval, format_joint_eval,
                      format_ring_eval, format_two_domain_eval)
@@ -97,53 +98,6 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--num-outs", type=int, default=10, help="stargan-v2 protocol: outputs per source image")
     add_weight_options(e)
 
-    im = sub.add_parser("import", help="make a run directory from an official checkpoint",
-                        description="stargan G.ckpt [D.ckpt] (yunjey/stargan); stargan-v2 100000_nets_ema.ckpt "
-                                    "[100000_nets.ckpt] (clovaai/stargan-v2); cyclegan latest_net_G_A.pth "
-                                    "[latest_net_G_B.pth], pix2pix latest_net_G.pth (junyanz). The architecture is "
-                                    "read from the weights; RUN/import.yaml records it and what the files lacked.")
-    im.add_argument("kind", choices=["stargan", "stargan-v2", "cyclegan", "pix2pix"])
-    im.add_argument("files", nargs="+", type=Path, help="the official checkpoint file(s)")
-    im.add_argument("--out", type=Path, required=True, help="new run directory (never overwritten)")
-    im.add_argument("--image-size", type=int, help="stargan without D.ckpt (default 128); cyclegan, pix2pix (default 256)")
-    im.add_argument("--attributes", type=_names, help="stargan: multi-label names in label order (default: CelebA's five)")
-    im.add_argument("--domains", type=_names,
-                    help="stargan: single-label names (8 labels: RaFD's); stargan-v2: domain names (female,male / "
-                         "cat,dog,wild); cyclegan, pix2pix: input,output (default A,B)")
-    im.add_argument("--fan", type=Path, help="stargan-v2 with w_hpf > 0 (CelebA-HQ): StarGAN v2's wing.ckpt")
-    im.add_argument("--eval", dest="eval_mode", action="store_true", default=None,
-                    help="cyclegan, pix2pix: running statistics and no dropout (official --eval)")
-    im.add_argument("--dropout", action=argparse.BooleanOptionalAction, default=None,
-                    help="pix2pix/cyclegan U-Nets: dropout at test time (not in the weights)")
-
-    ex = sub.add_parser("export", help="export a run as ONNX or as a self-contained pretrained directory",
-                        description="--onnx: one graph (images N x 3 x S x S in [-1, 1], dynamic batch), checked by "
-                                    "onnxruntime in the tests. --pretrained: config.json + model.safetensors with "
-                                    "the inference networks only, loadable with i2i.load(DIR).")
-    ex.add_argument("run", type=Path, help="run directory or pretrained directory")
-    ex.add_argument("--onnx", type=Path, help="write an ONNX model here")
-    ex.add_argument("--pretrained", type=Path, help="write a pretrained directory here")
-    ex.add_argument("--overwrite", action="store_true", help="replace an existing pretrained directory")
-    ex.add_argument("--style", choices=["latent", "reference", "code"], default="latent",
-                    help="stargan_v2: the graph's style input (z + domain, a reference image + domain, or a code)")
-    ex.add_argument("--direction", choices=["AtoB", "BtoA"], default="AtoB", help="cyclegan: which generator")
-    ex.add_argument("--batch", type=int, default=None, help="fix the batch size (default: dynamic)")
-    ex.add_argument("--opset", type=int, default=None)
-    ex.add_argument("--torchscript", action="store_true", help="use the TorchScript exporter (faster, fewer models)")
-
-    mt = sub.add_parser("metric", help="FID, KID or LPIPS between two image folders",
-                        description="FID/KID: Inception features of every image in each folder (cached per folder). "
-                                    "LPIPS: mean distance between same-named images of the two folders. "
-                                    "Weights load from files you give; nothing is downloaded.")
-    mt.add_argument("name", choices=["fid", "kid", "lpips"])
-    mt.add_argument("a", type=Path, help="first image folder")
-    mt.add_argument("b", type=Path, help="second image folder")
-    mt.add_argument("--kid-subset-size", type=int, default=1000)
-    mt.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
-    mt.add_argument("--json", action="store_true")
-    mt.add_argument("--device", default="auto")
-    add_weight_options(mt)
-
     g = sub.add_parser("generate", help="samples of a generative run as a grid",
                        description="Draw N samples from a generative method's run (gan, dcgan, cgan, infogan, "
                                    "wgan, wgan_gp) and write them as one PNG grid; ring runs as a scatter plot.")
@@ -171,13 +125,6 @@ def parser() -> argparse.ArgumentParser:
     sm.add_argument("--steps", type=int, default=8, help="frames of each interpolation")
     sm.add_argument("--device", default="auto")
 
-    rp = sub.add_parser("report", help="write a run's report as one self-contained HTML page",
-                        description="Header facts, loss curves from logs/metrics.jsonl, the sample grids over time, "
-                                    "the latest evaluation results and the config, in one HTML file that "
-                                    "fetches nothing from the network.")
-    rp.add_argument("run", type=Path, help="run directory")
-    rp.add_argument("--out", "-o", type=Path, help="output HTML file (default: RUN/report.html)")
-
     s = sub.add_parser("summary", help="parameter counts of a method's networks",
                        description="Build METHOD with the given options and print each network's parameter "
                                    "count under its official name. c_dim=N sets the number of attribute labels "
@@ -188,17 +135,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("overrides", nargs="*", metavar="key=value")
     s.add_argument("--json", action="store_true")
 
-    sv = sub.add_parser("serve", help="a web demo of trained runs (needs the serve extra: pip install 'i2i[serve]')",
-                        description="Serve a page to translate an uploaded image (or a built-in sample) with "
-                                    "one or more runs. Bound to 127.0.0.1 (this machine only) unless --host says "
-                                    "otherwise; 0.0.0.0 serves every network this machine is on.")
-    sv.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run or pretrained directories, one model each")
-    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    sv.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
-    sv.add_argument("--max-upload-mb", type=float, default=10.0, help="largest upload accepted, in MB (default: 10)")
-    sv.add_argument("--concurrency", type=int, default=1,
-                    help="requests the queue handles at once (default: 1); forward passes still run one at a time")
-    sv.add_argument("--device", default="auto")
+    add_metric_parser(sub)
+    add_tool_parsers(sub)
     return p
 
 
@@ -380,36 +318,6 @@ def cmd_sample(a) -> int:
     return 0
 
 
-def _names(s: str) -> list[str]:
-    return [v.strip() for v in s.split(",") if v.strip()]
-
-
-def cmd_import(a) -> int:
-    from .official import import_checkpoint, report
-    run = import_checkpoint(a.kind, a.files, a.out, image_size=a.image_size, attributes=a.attributes,
-                            domains=a.domains, fan=a.fan, eval_mode=a.eval_mode, dropout=a.dropout)
-    print("\n".join(report(run)))
-    return 0
-
-
-def cmd_export(a) -> int:
-    if not (a.onnx or a.pretrained):
-        raise I2IError("say what to export: --onnx FILE and/or --pretrained DIR")
-    from .api import load
-    if a.pretrained:
-        print(f"wrote {load(a.run, 'cpu').save_pretrained(a.pretrained, overwrite=a.overwrite)}")
-    if a.onnx:
-        from .export import export_onnx
-        print(f"wrote {export_onnx(a.run, a.onnx, style=a.style, direction=a.direction, batch=a.batch, opset=a.opset, dynamo=not a.torchscript)}")
-    return 0
-
-
-def cmd_report(a) -> int:
-    from .report import write_report
-    print(f"wrote {write_report(a.run, a.out)}")
-    return 0
-
-
 def cmd_summary(a) -> int:
     from .config import RunConfig
     from .methods.base import DataInfo, get_method
@@ -443,13 +351,6 @@ def cmd_summary(a) -> int:
     return 0
 
 
-def cmd_serve(a) -> int:
-    from .serve import serve
-    serve(a.runs, host=a.host, port=a.port, max_upload_mb=a.max_upload_mb, concurrency=a.concurrency,
-          device=a.device)
-    return 0
-
-
 def main(argv=None) -> int:
     p = parser()
     # key=value overrides may come after options too, which argparse's positionals don't allow.
@@ -461,7 +362,7 @@ def main(argv=None) -> int:
         args.overrides += extra
     handler = {"train": cmd_train, "translate": cmd_translate, "eval": cmd_eval, "sample": cmd_sample,
                "generate": cmd_generate, "summary": cmd_summary, "metric": cmd_metric,
-               "import": cmd_import, "export": cmd_export, "report": cmd_report, "serve": cmd_serve}
+               **TOOLS}
     try:
         return handler[args.command](args)
     except I2IError as e:

@@ -29,6 +29,21 @@ def add_weight_options(p) -> None:
     p.add_argument("--batch-size", type=int, default=32)
 
 
+def add_metric_parser(sub) -> None:
+    mt = sub.add_parser("metric", help="FID, KID or LPIPS between two image folders",
+                        description="FID/KID: Inception features of every image in each folder (cached per folder). "
+                                    "LPIPS: mean distance between same-named images of the two folders. "
+                                    "Weights load from files you give; nothing is downloaded.")
+    mt.add_argument("name", choices=["fid", "kid", "lpips"])
+    mt.add_argument("a", type=Path, help="first image folder")
+    mt.add_argument("b", type=Path, help="second image folder")
+    mt.add_argument("--kid-subset-size", type=int, default=1000)
+    mt.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
+    mt.add_argument("--json", action="store_true")
+    mt.add_argument("--device", default="auto")
+    add_weight_options(mt)
+
+
 def inception(a):
     from .metrics.inception import load_inception
     model = load_inception(a.inception, a.fid_variant, allow_random=a.allow_random_weights, device=_device(a))
