@@ -165,7 +165,9 @@ def cmd_train(a) -> int:
     if a.logger:
         cfg.train.logger = a.logger
     run = train(cfg, out, resume=a.resume, show_progress=not a.no_progress)
-    print(f"done: {run}")
+    from .train.distributed import main_process
+    if main_process():  # under torchrun, once
+        print(f"done: {run}")
     return 0
 
 

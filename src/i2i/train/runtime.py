@@ -37,6 +37,13 @@ def pick_amp(name: str, device: torch.device) -> torch.dtype | None:
     return table[name]
 
 
+def check_split(batch_size: int, world: int) -> None:
+    """train.batch_size is the global batch: it must split evenly over the processes."""
+    if batch_size % world:
+        raise I2IError(f"train.batch_size={batch_size} is the global batch, split evenly over {world} "
+                       f"processes; use a multiple of {world}")
+
+
 class StepSampler(torch.utils.data.Sampler):
     """Batches as a pure function of (seed, step): resuming at step s replays the same order
     without saving loader state.
@@ -53,13 +60,18 @@ class StepSampler(torch.utils.data.Sampler):
     distinct label groups, group_size items each, consecutive (MatchGAN's label groups).
     `mix`: every batch instead takes batch_size / P items from each pool (joint data for a
     batch-norm G, whose batch statistics would otherwise depend on the dataset).
+    `rank` of `world` processes (distributed training): batch_size is the global batch; every
+    process computes the same global batch and iterates over its own slice of each section
+    (sources, references, a pool's share), so the slices are disjoint and keep the batch's shape.
     """
 
     def __init__(self, n: int, batch_size: int, seed: int, start_step: int = 0, labels=None,
                  balanced: bool = False, references: bool = False, pools=None, grouping=None,
-                 group_size: int = 4, mix: bool = False):
+                 group_size: int = 4, mix: bool = False, rank: int = 0, world: int = 1):
         if n < batch_size:
             raise I2IError(f"the dataset has {n} images, fewer than batch_size={batch_size}")
+        check_split(batch_size, world)
+        self.rank, self.world = rank, world
         self.n, self.bs, self.seed, self.start = n, batch_size, seed, start_step
         self.balanced, self.references = balanced, references
         self.pools = [np.asarray(p, dtype=np.int64) for p in pools] if pools is not None else None
@@ -70,6 +82,13 @@ class StepSampler(torch.utils.data.Sampler):
                            f"({len(self.pools or [])}); got batch_size={batch_size}")
         for k, pool in enumerate(self.pools or []):
             self._check_pool(k, pool)
+        if mix and (batch_size // len(self.pools)) % world:
+            raise I2IError(f"mixed batches take batch_size / {len(self.pools)} items from each dataset, and each "
+                           f"share must split evenly over {world} processes; use a multiple of "
+                           f"{len(self.pools) * world} for train.batch_size")
+        if world > 1 and any(g is not None for g in self.grouping) and (batch_size // world) % group_size:
+            raise I2IError(f"each of {world} processes needs whole label groups of {group_size}: use a multiple "
+                           f"of {world * group_size} for train.batch_size")
         if (balanced or references) and labels is None:
             raise I2IError("balanced or reference sampling needs the domain label of every item; pass labels=")
         if labels is not None:
@@ -147,8 +166,18 @@ class StepSampler(torch.utils.data.Sampler):
             out += ref.tolist() + ref2
         return out
 
+    def shard(self, batch: list[int]) -> list[int]:
+        """This rank's slice of every section of a global batch."""
+        if self.world == 1:
+            return batch
+        sections = 3 if self.references else len(self.pools) if self.mix else 1
+        size = len(batch) // sections
+        part = size // self.world
+        starts = (s * size + self.rank * part for s in range(sections))
+        return [i for start in starts for i in batch[start:start + part]]
+
     def __iter__(self):
         step = self.start
         while True:
-            yield self.batch(step)
+            yield self.shard(self.batch(step))
             step += 1

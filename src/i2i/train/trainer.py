@@ -1,8 +1,10 @@
 """One training loop for every method: it schedules, logs, samples and saves; the method
-owns its updates (Method.train_step)."""
+owns its updates (Method.train_step). Under torchrun it is one of several data-parallel
+processes (distributed.py): rank 0 alone logs, samples and saves."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
 from pathlib import Path
@@ -17,9 +19,9 @@ from ..data.images import make_grid, save_image
 from ..data.semi import label_pools
 from ..errors import I2IError
 from ..methods.base import Method, get_method
-from . import checkpoint
+from . import checkpoint, distributed
 from .logger import RunLogger
-from .runtime import StepSampler, pick_amp, pick_device
+from .runtime import StepSampler, check_split, pick_amp, pick_device
 
 
 def build_method(cfg: RunConfig, dataset, device: torch.device | None = None) -> Method:
@@ -45,9 +47,12 @@ def short_name(key: str) -> str:
 
 
 class Trainer:
-    def __init__(self, cfg: RunConfig, run_dir: Path, resume: bool = False, show_progress: bool = True):
-        self.cfg, self.run_dir, self.show_progress = cfg, Path(run_dir), show_progress
+    def __init__(self, cfg: RunConfig, run_dir: Path, resume: bool = False, show_progress: bool = True,
+                 world: distributed.World | None = None):
+        self.cfg, self.run_dir = cfg, Path(run_dir)
         t = cfg.train
+        self.world = world or distributed.World(device=pick_device(t.device))
+        self.show_progress = show_progress and self.world.main
         if t.threads > 0:
             torch.set_num_threads(t.threads)
         has_run = checkpoint.latest(self.run_dir) is not None
@@ -56,9 +61,11 @@ class Trainer:
                            "or choose another --out")
         if resume and not has_run:
             raise I2IError(f"nothing to resume in {self.run_dir}: it has no checkpoint")
+        check_split(t.batch_size, self.world.size)
+        self.world.barrier()  # every rank has looked for a run before rank 0 writes one
 
-        self.device = pick_device(t.device)
-        torch.manual_seed(t.seed)
+        self.device = self.world.device
+        torch.manual_seed(t.seed)  # the same initial weights on every rank
         self.train_set = datasets.build(cfg.data, "train", train=True)
         self.test_set = datasets.build(cfg.data, "test", train=False)
         self.method = build_method(cfg, self.train_set, self.device)
@@ -69,32 +76,86 @@ class Trainer:
         for opt in self.optimizers.values():
             for group in opt.param_groups:
                 group.setdefault("initial_lr", group["lr"])
+            if self.world.enabled:  # gradients averaged over the ranks right before each update
+                params = [p for group in opt.param_groups for p in group["params"]]
+                opt.register_step_pre_hook(lambda *_, params=params: self.world.average_gradients(params))
         self.step = 0
+        if self.world.enabled:
+            self.world.broadcast_parameters(self.method)
+            self.world.broadcast_buffers(self.method)
+            if not self.world.main:
+                self._seed_rank()
         if resume:
             self._restore()
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        cfg.save(self.run_dir / "config.yaml")
-        (self.run_dir / "info.yaml").write_text(yaml.safe_dump(dataclasses.asdict(self.method.info), sort_keys=False))
+        if self.world.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            cfg.save(self.run_dir / "config.yaml")
+            (self.run_dir / "info.yaml").write_text(yaml.safe_dump(dataclasses.asdict(self.method.info),
+                                                                   sort_keys=False))
 
     # -- state ----------------------------------------------------------------
+    def _rng(self) -> dict:
+        """This process's random state: torch's, and under torchrun its own GPU's."""
+        cuda = [] if self.device.type != "cuda" else \
+            [torch.cuda.get_rng_state(self.device)] if self.world.enabled else torch.cuda.get_rng_state_all()
+        return {"torch_rng": torch.get_rng_state(), "cuda_rng": cuda}
+
+    def _seed_rank(self, step: int = 0) -> None:
+        """A rank > 0 draws its own random numbers (rank 0 keeps the lone process's stream)."""
+        seed = distributed.rank_seed(self.cfg.train.seed, self.world.rank, step)
+        torch.manual_seed(seed)  # seeds this process's CUDA generators too
+
     def _state(self) -> dict:
-        return {"step": self.step, "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if self.device.type == "cuda" else [],
-                "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()}}
+        """Collective under torchrun: every rank's RNG state goes into rank 0's checkpoint."""
+        ranks = self.world.gather(self._rng())
+        state = {"step": self.step, **ranks[0],
+                 "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()}}
+        if self.world.enabled:
+            state["ranks"] = ranks
+        return state
 
     def _restore(self) -> None:
+        """Every rank loads the same checkpoint. Rank r takes back its own saved RNG state; a rank
+        the checkpoint has none for (the run was saved by fewer processes) reseeds from (seed, rank,
+        step), so that run goes on correctly but not bit-identically to an uninterrupted one."""
         path = checkpoint.find(self.run_dir)
         checkpoint.load_into(self.method, checkpoint.load_weights(path), str(path))
         state = checkpoint.load_state(path)
         for k, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][k])
-        torch.set_rng_state(state["torch_rng"])
-        if state["cuda_rng"] and self.device.type == "cuda":
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
         self.step = state["step"]
+        ranks = state.get("ranks") or [state]
+        if self.world.rank >= len(ranks):
+            self._seed_rank(self.step)
+            return
+        rng = ranks[self.world.rank]
+        torch.set_rng_state(rng["torch_rng"])
+        if rng["cuda_rng"] and self.device.type == "cuda":
+            if self.world.enabled:  # one saved state per rank (or the lone run's first GPU)
+                torch.cuda.set_rng_state(rng["cuda_rng"][0], self.device)
+            else:
+                torch.cuda.set_rng_state_all(rng["cuda_rng"])
 
-    def save(self) -> Path:
-        return checkpoint.save(self.run_dir, self.step, self.method.state_dict(), self._state())
+    def save(self) -> Path | None:
+        """Rank 0 writes the checkpoint (every rank must call this: it gathers their RNG states)."""
+        state = self._state()
+        if not self.world.main:
+            return None
+        return checkpoint.save(self.run_dir, self.step, self.method.state_dict(), state)
+
+    def check_ranks_agree(self) -> None:
+        """At the end under torchrun: every rank's weights and buffers hashed; rank 0 writes the
+        hashes to logs/ranks.json (equal unless something broke the lock-step) and warns if not."""
+        if not self.world.enabled:
+            return
+        hashes = self.world.gather(distributed.state_hash(self.method.state_dict()))
+        if self.world.main:
+            (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "logs" / "ranks.json").write_text(json.dumps(
+                {"world_size": self.world.size, "step": self.step, "state_sha256": hashes}, indent=1) + "\n")
+            if len(set(hashes)) > 1:
+                print(f"i2i: warning: the {self.world.size} processes ended with different weights; "
+                      f"the checkpoint holds rank 0's (see {self.run_dir / 'logs' / 'ranks.json'})")
 
     # -- loop -----------------------------------------------------------------
     def loader(self):
@@ -112,10 +173,12 @@ class Trainer:
             raise I2IError(f"{self.cfg.method} samples by domain, which joint or partly labelled data do not support")
         sampler = StepSampler(len(self.train_set), t.batch_size, t.seed, self.step, labels=labels,
                               balanced=m.balanced_sampling, references=m.reference_pairs,
-                              pools=pools, grouping=grouping, mix=self.cfg.data.joint_batches == "mixed")
+                              pools=pools, grouping=grouping, mix=self.cfg.data.joint_batches == "mixed",
+                              rank=self.world.rank, world=self.world.size)
         # Its own generator: a DataLoader otherwise draws its worker seed from the global RNG,
-        # which would shift every later random number after a resume.
-        seeds = torch.Generator().manual_seed(t.seed + self.step)
+        # which would shift every later random number after a resume. Each rank's workers their own.
+        seed = t.seed + self.step if self.world.main else distributed.rank_seed(t.seed, self.world.rank, self.step)
+        seeds = torch.Generator().manual_seed(seed)
         return iter(torch.utils.data.DataLoader(self.train_set, batch_sampler=sampler, collate_fn=collate,
                                                 num_workers=t.num_workers, persistent_workers=t.num_workers > 0,
                                                 generator=seeds))
@@ -134,9 +197,10 @@ class Trainer:
         return path
 
     def fit(self) -> Path:
-        t = self.cfg.train
-        self.logger = RunLogger(self.run_dir, t.logger, yaml.safe_dump(self.cfg.to_dict(), sort_keys=False))
-        fixed, batches = self.fixed_batch(), self.loader()
+        t, main = self.cfg.train, self.world.main
+        self.logger = RunLogger(self.run_dir, t.logger, yaml.safe_dump(self.cfg.to_dict(), sort_keys=False)) \
+            if main else None
+        fixed, batches = self.fixed_batch() if main else None, self.loader()
         running: dict[str, list[float]] = {}
         bar = tqdm(total=t.steps, initial=self.step, disable=not self.show_progress, dynamic_ncols=True,
                    desc=f"{self.cfg.method}")
@@ -152,7 +216,7 @@ class Trainer:
                 for opt in self.optimizers.values():
                     for group in opt.param_groups:
                         group["lr"] = group["initial_lr"] * factor
-                logs = self.method.train_step(batch, self.step)
+                logs = self.world.mean_logs(self.method.train_step(batch, self.step))
                 bad = next((k for k, v in logs.items() if not math.isfinite(v)), None)
                 if bad:
                     last = checkpoint.latest(self.run_dir)
@@ -169,18 +233,31 @@ class Trainer:
                     means["lr_factor"] = factor
                     means["steps_per_s"] = t.log_every / max(now - tick, 1e-9)
                     tick, running = now, {}
-                    self.logger.scalars(self.step, means)
+                    if main:
+                        self.logger.scalars(self.step, means)
                     bar.set_postfix({short_name(k): f"{v:.3g}" for k, v in means.items()
                                      if k.startswith(("D/", "G/"))}, refresh=False)
-                if self.step % t.sample_every == 0 or self.step == t.steps:
+                if main and (self.step % t.sample_every == 0 or self.step == t.steps):
                     self.sample(fixed)
+                # After the sample grid too: a grid in training mode updates rank 0's running statistics.
+                self.world.broadcast_buffers(self.method)
                 if self.step % t.save_every == 0 or self.step == t.steps:
                     self.save()
+            self.check_ranks_agree()
         finally:
             bar.close()
-            self.logger.close()
+            if main:
+                self.logger.close()
         return self.run_dir
 
 
 def train(cfg: RunConfig, run_dir: Path, resume: bool = False, show_progress: bool = True) -> Path:
-    return Trainer(cfg, run_dir, resume, show_progress).fit()
+    """Train in this process, or under torchrun as one of its data-parallel processes."""
+    world = distributed.join(cfg.train.device)
+    try:
+        run = Trainer(cfg, run_dir, resume, show_progress, world).fit()
+    except BaseException:
+        world.close(clean=False)
+        raise
+    world.close()
+    return run
