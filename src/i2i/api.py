@@ -84,8 +84,10 @@ class Translator:
                 raise I2IError(f"unknown attribute {name!r}; this model knows: {', '.join(info.attributes)}")
             try:
                 v = float(value)
-            except ValueError:
+            except (TypeError, ValueError):
                 raise I2IError(f"attribute value {name}={value!r} must be 0 or 1") from None
+            if v not in (0.0, 1.0):  # nan, inf or 2 would reach G as labels it never saw
+                raise I2IError(f"attribute value {name}={value!r} must be 0 or 1")
             k = info.attributes.index(name)
             if v:
                 for other in next((g for g in info.exclusive if name in g), []):
@@ -245,7 +247,11 @@ def load(run_dir, device: str = "auto") -> Translator:
     info_file = run_dir / "info.yaml"
     if not info_file.is_file():
         raise I2IError(f"{info_file} is missing; this run directory was not written by i2i train")
-    info = DataInfo(**yaml.safe_load(info_file.read_text()))
+    try:
+        info = DataInfo(**yaml.safe_load(info_file.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, yaml.YAMLError) as e:  # ValueError: also not UTF-8
+        raise I2IError(f"{info_file} is damaged ({type(e).__name__}); restore it, or the run directory, "
+                       "from a copy") from None
     method = _build(cfg, info, path)
     checkpoint.load_into(method, checkpoint.load_weights(path), str(path))
     return _ready(method, cfg, device)

@@ -51,6 +51,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--config", type=Path, help="YAML config file (method, model, data, train sections)")
     t.add_argument("--out", type=Path, help="run directory (default: runs/METHOD)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
+    t.add_argument("--skip-bad-images", action="store_true",
+                   help="skip images that cannot be read (each named on stderr, the count reported at the end) "
+                        "instead of stopping at the first (sets data.skip_bad)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--logger", choices=["tensorboard", "none"],
                    help="TensorBoard event files in RUN/logs besides logs/metrics.jsonl, or none "
@@ -162,6 +165,8 @@ def cmd_train(a) -> int:
             from .data import WORLD_IMAGE_SIZE
             cfg.data.image_size = WORLD_IMAGE_SIZE.get(a.data[0], cfg.data.image_size)
     cfg.apply_overrides(a.overrides)
+    if a.skip_bad_images:
+        cfg.data.skip_bad = True
     if a.logger:
         cfg.train.logger = a.logger
     run = train(cfg, out, resume=a.resume, show_progress=not a.no_progress)
@@ -354,6 +359,8 @@ def cmd_summary(a) -> int:
 
 
 def main(argv=None) -> int:
+    if hasattr(sys.stdout, "reconfigure"):  # a file name that is not UTF-8 is printed escaped, not a traceback
+        sys.stdout.reconfigure(errors="backslashreplace")
     p = parser()
     # key=value overrides may come after options too, which argparse's positionals don't allow.
     args, extra = p.parse_known_args(argv)

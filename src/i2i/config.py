@@ -32,6 +32,8 @@ class DataConfig:
                                        # mixed: each batch half of each (for a batch-norm G)
     labelled_fraction: float = 1.0     # training items that keep their labels (fixed choice); the rest
                                        # are unlabelled (MatchGAN uses them, StarGAN skips them)
+    skip_bad: bool = False             # celeba, folders, paired, unpaired: skip unreadable images (each
+                                       # reported and counted) instead of stopping at the first
 
 
 @dataclass
@@ -76,6 +78,9 @@ class RunConfig:
             raise I2IError(f"{source}: unknown section(s) {sorted(unknown)}; expected method, model, data, train")
         cfg = cls.default(d["method"])
         for section in cls.SECTIONS:
+            if not isinstance(d.get(section) or {}, dict):
+                raise I2IError(f"{source}: section {section!r} must be a mapping of key: value, "
+                               f"not a {type(d[section]).__name__}")
             for key, value in (d.get(section) or {}).items():
                 cfg.set(f"{section}.{key}", value, source)
         return cfg
@@ -86,10 +91,12 @@ class RunConfig:
     @classmethod
     def load(cls, path: Path) -> "RunConfig":
         try:
-            d = yaml.safe_load(Path(path).read_text())
+            d = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except OSError as e:
             raise I2IError(f"cannot read config {path}: {e.strerror}") from None
-        except yaml.YAMLError as e:
+        except UnicodeDecodeError as e:
+            raise I2IError(f"config {path} is not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+        except (yaml.YAMLError, RecursionError) as e:  # RecursionError: nesting too deep for the parser
             raise I2IError(f"config {path} is not valid YAML: {str(e).splitlines()[0]}") from None
         return cls.from_dict(d, str(path))
 
@@ -124,11 +131,26 @@ class RunConfig:
             if "=" not in pair:
                 raise I2IError(f"override {pair!r} is not key=value")
             key, raw = pair.split("=", 1)
-            try:
-                value = yaml.safe_load(raw) if raw else ""
-            except yaml.YAMLError:
-                value = raw
-            self.set(key.strip(), value)
+            section, name = self._resolve(key.strip())
+            hint = typing.get_type_hints(type(getattr(self, section))).get(name)
+            if hint in (str, list[str]):  # text as typed: YAML would read 007 as 7 and on as True
+                value = _unquote(raw) if hint is str else _items(raw)
+            else:
+                try:
+                    value = yaml.safe_load(raw) if raw else ""
+                except (yaml.YAMLError, RecursionError):  # not YAML (or nested too deep): the plain string
+                    value = raw
+            self.set(f"{section}.{name}", value)
+
+
+def _unquote(raw: str) -> str:
+    return raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"" else raw
+
+
+def _items(raw: str) -> list[str]:
+    """'a,b', '[a, b]' or "['a', 'b']" as a list of the names typed."""
+    items = (_unquote(v.strip()) for v in raw.strip().removeprefix("[").removesuffix("]").split(","))
+    return [v for v in items if v]
 
 
 def name_in(obj, key: str) -> bool:

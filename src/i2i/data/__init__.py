@@ -104,7 +104,10 @@ def _build_one(cfg, split: str, train: bool):
                           domains=list(cfg.domains) or None, rand_crop=cfg.random_crop_prob if train else 0.0),
           "paired": dict(image_size=cfg.image_size, split=_paired_split(path, split), train=train),
           "unpaired": dict(image_size=cfg.image_size, split=split, train=train)}
-    return open_dataset(cfg.spec, **kw.get(kind, {}))
+    args = kw.get(kind, {})
+    if kind in kw:  # the public layouts read files; others registered in LAYOUTS may not take skip_bad
+        args["skip_bad"] = cfg.skip_bad
+    return open_dataset(cfg.spec, **args)
 
 
 SHAPES_TASKS = ("paired", "unpaired")

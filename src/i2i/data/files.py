@@ -1,6 +1,7 @@
 """What every on-disk layout shares: finding image files, and reading them with bad-file bookkeeping."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import torch
@@ -42,8 +43,8 @@ def wrap_index(i, n: int) -> int:
 
 
 class Readable(torch.utils.data.Dataset):
-    """A bad file raises I2IError naming it, or, with `skip_bad`, is remembered and skipped (per
-    process: DataLoader workers each keep their own record)."""
+    """A bad file raises I2IError naming it, or, with `skip_bad`, is remembered, reported and skipped
+    (counted per process in `skipped`: DataLoader workers each keep their own record)."""
 
     def __init__(self, skip_bad: bool = False):
         self.skip_bad = skip_bad
@@ -59,11 +60,17 @@ class Readable(torch.utils.data.Dataset):
             return None
         try:
             return im.to_tensor(im.load_image(path))
-        except I2IError:
-            if not self.skip_bad:
-                raise
-            self._bad.add(key)
-            return None
+        except I2IError as e:
+            return self._skip(key, e)
+
+    def _skip(self, key, err: I2IError) -> None:
+        """Raise `err`, or with skip_bad record `key` as bad and say so on stderr (one line per file
+        and process, so that workers' skips are seen too)."""
+        if not self.skip_bad:
+            raise err
+        self._bad.add(key)
+        print(f"i2i: skipped: {err}", file=sys.stderr)
+        return None
 
     @staticmethod
     def _first_readable(n: int, start: int, read):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import warnings
 from pathlib import Path
 
@@ -43,9 +44,18 @@ def load_image(path) -> Image.Image:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         if isinstance(e, UnidentifiedImageError):
             reason = "not an image format Pillow recognises"
-        if path.is_file() and path.stat().st_size == 0:
+        elif isinstance(e, OSError) and e.strerror:  # e.g. a name too long: say so without the path again
+            reason = e.strerror
+        if _is_empty(path):
             reason = "the file is empty"
         raise I2IError(f"cannot read image {path}: {reason}; re-create or remove the file") from None
+
+
+def _is_empty(path: Path) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size == 0
+    except OSError:  # a name the system refuses (too long, a symlink loop) is not an empty file
+        return False
 
 
 def _exif_transpose(img: Image.Image) -> Image.Image:
@@ -102,7 +112,8 @@ def save_image(t: torch.Tensor, path, nrow: int = 8) -> Path:
         t = make_grid(t, nrow=nrow)
     img = to_pil(t)
     fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # short, so that a 255-byte name still gets a temporary one; unique per process and thread
+    tmp = path.with_name(f".{path.name[:32]}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         img.save(tmp, format=fmt)
@@ -166,7 +177,8 @@ def resize_exact(t: torch.Tensor, size) -> torch.Tensor:
     if tuple(t.shape[-2:]) == size:
         return t
     x = t[None] if t.dim() == 3 else t
-    x = F.interpolate(x.float(), size=size, mode="bilinear", antialias=True, align_corners=False)
+    # clamped: the antialiasing filter's float rounding can step one ulp past ±1 (found by fuzzing)
+    x = F.interpolate(x.float(), size=size, mode="bilinear", antialias=True, align_corners=False).clamp_(-1, 1)
     return x[0] if t.dim() == 3 else x
 
 
@@ -176,6 +188,20 @@ def resize(t: torch.Tensor, size: int) -> torch.Tensor:
     if h <= w:
         return resize_exact(t, (size, int(size * w / h)))
     return resize_exact(t, (int(size * h / w), size))
+
+
+MAX_ASPECT = 4  # resize_square pre-crops longer images to this aspect ratio
+
+
+def resize_square(t: torch.Tensor, size: int) -> torch.Tensor:
+    """Shorter side to `size`, then the central size x size patch (Resize + CenterCrop). An image
+    more than MAX_ASPECT times longer than wide (or wider than long) is centre-cropped to that
+    aspect first: the crop is all that is kept, and a 1 x 4000 image no longer becomes a
+    512000 x 128 tensor on the way."""
+    h, w = t.shape[-2:]
+    if max(h, w) > MAX_ASPECT * min(h, w):
+        t = center_crop(t, (min(h, MAX_ASPECT * w), min(w, MAX_ASPECT * h)))
+    return center_crop(resize(t, size), size)
 
 
 def hflip(t: torch.Tensor) -> torch.Tensor:

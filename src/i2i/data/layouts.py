@@ -95,7 +95,7 @@ class CelebA(_ImageList):
             t = im.random_flip(t)
         if self.crop:
             t = im.center_crop(t, self.crop)
-        return im.center_crop(im.resize(t, self.image_size), self.image_size)
+        return im.resize_square(t, self.image_size)
 
 
 def _celeba_image_dir(root: Path, attr_file: Path) -> Path:
@@ -117,7 +117,7 @@ def _read_attr_file(path: Path, attributes: list[str]) -> tuple[list[str], list[
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise I2IError(f"cannot read attribute file {path}: {e}") from None
-    if len(lines) < 2 or not lines[0].strip().isdigit():
+    if len(lines) < 2 or not lines[0].strip().isdecimal():
         raise I2IError(f"{path} is not in {CELEBA_ATTR_FILE} format (line 1: image count, line 2: attribute names)")
     header = lines[1].split()
     cols = [_attr_index(a, header, path) + 1 for a in attributes]
@@ -207,7 +207,7 @@ class DomainFolders(_ImageList):
         # non-square images instead of centre-cropping them
         if self.rand_crop > 0 and torch.rand(()).item() < self.rand_crop:
             t = im.random_resized_crop(t, self.image_size, scale=(0.8, 1.0), ratio=(0.9, 1.1))
-        t = im.center_crop(im.resize(t, self.image_size), self.image_size)
+        t = im.resize_square(t, self.image_size)
         return im.random_flip(t) if self.flip else t
 
 

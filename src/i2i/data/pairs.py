@@ -171,11 +171,8 @@ class Paired(_TwoDomain):
             return None
         w = ab.shape[-1]
         if w < 2:
-            err = I2IError(f"image {self.files[j]} is {w} px wide; side-by-side A|B images need width >= 2")
-            if not self.skip_bad:
-                raise err
-            self._bad.add(j)
-            return None
+            return self._skip(j, I2IError(f"image {self.files[j]} is {w} px wide; side-by-side A|B images "
+                                          "need width >= 2"))
         return ab[..., :w // 2], ab[..., w // 2:]
 
     def __getitem__(self, i) -> dict:

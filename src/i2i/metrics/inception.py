@@ -36,6 +36,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import torchfile
 from ..errors import I2IError
 
 
@@ -283,7 +284,7 @@ def load_inception(path=None, variant: str = "pytorch-fid", allow_random: bool =
             raise I2IError(f"Inception weights file {path} does not exist; download {spec.url} "
                            f"and pass its path or set {spec.env}")
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torchfile.load(path)
         except Exception as e:
             reason = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise I2IError(f"cannot read Inception weights {path}: {reason}; use {spec.file} from {spec.url}") from None

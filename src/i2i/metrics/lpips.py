@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .. import torchfile
 from ..errors import I2IError
 
 # ImageNet statistics expressed for inputs in [-1, 1] (lpips' ScalingLayer)
@@ -123,7 +124,7 @@ class LPIPS(nn.Module):
 
 def _read(path: Path) -> dict[str, torch.Tensor]:
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)  # never unpickle code
+        state = torchfile.load(path)  # never unpickle code
     except Exception as e:
         raise I2IError(f"{path}: not a readable torch weights file ({type(e).__name__}); "
                        "use the released .pth file") from None

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .. import torchfile
 from ..errors import I2IError
 
 MASK_SIZE = 256  # FAN always works on 256 px images, so its masks are 256 px too
@@ -129,7 +130,7 @@ class FAN(nn.Module):
         """Load StarGAN v2's wing.ckpt ({'state_dict': ...}; a bare state dict works too), in eval
         mode and frozen. Like the official loader, entries the model lacks are ignored."""
         try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+            ckpt = torchfile.load(path)
         except Exception as e:
             # torch's own text for a refused pickle suggests weights_only=False, which we never do
             reason = ("not a PyTorch weights file, or one holding more than tensors and plain values"

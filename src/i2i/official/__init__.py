@@ -21,6 +21,7 @@ from typing import Callable
 import torch
 import yaml
 
+from .. import torchfile
 from ..config import RunConfig
 from ..errors import I2IError
 from ..methods.base import DataInfo, Method, get_method
@@ -56,7 +57,7 @@ def read_state(path) -> dict:
     if not path.is_file():
         raise I2IError(f"checkpoint {path} does not exist")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torchfile.load(path)
     except Exception as e:  # weights_only refuses pickled code; torch's hint to disable it is not for us
         reason = ("it holds more than tensors and plain values (or is no PyTorch file)"
                   if isinstance(e, pickle.UnpicklingError) else (str(e).splitlines() or [type(e).__name__])[0])
