@@ -599,8 +599,6 @@ def test_a_damaged_info_yaml_is_one_line(tmp_path, capsys, runs):
                       "info.yaml is damaged")
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py and trainer.py lack --skip-bad-images and its count; the lines "
-                                       "are in issue 10's report: drop this mark with them")
 def test_skip_bad_images_trains_and_reports_the_count(tmp_path, capsys):
     for d in ("cats", "dogs"):
         (tmp_path / "data" / d).mkdir(parents=True)

@@ -51,6 +51,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--config", type=Path, help="YAML config file (method, model, data, train sections)")
     t.add_argument("--out", type=Path, help="run directory (default: runs/METHOD)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
+    t.add_argument("--skip-nonfinite", action="store_true",
+                   help="skip a batch whose loss is NaN/Inf (its updates undone, counted) instead of stopping")
     t.add_argument("--skip-bad-images", action="store_true",
                    help="skip images that cannot be read (each named on stderr, the count reported at the end) "
                         "instead of stopping at the first (sets data.skip_bad)")
@@ -167,6 +169,8 @@ def cmd_train(a) -> int:
     cfg.apply_overrides(a.overrides)
     if a.skip_bad_images:
         cfg.data.skip_bad = True
+    if a.skip_nonfinite:
+        cfg.train.on_nonfinite = "skip"
     if a.logger:
         cfg.train.logger = a.logger
     run = train(cfg, out, resume=a.resume, show_progress=not a.no_progress)

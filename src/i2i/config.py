@@ -50,6 +50,8 @@ class TrainConfig:
     num_workers: int = 0
     threads: int = 0                   # torch intra-op threads on CPU (0: torch's default)
     logger: str = "tensorboard"        # tensorboard | none
+    on_nonfinite: str = "stop"         # stop: a NaN/Inf loss ends the run, the last good checkpoint kept;
+                                       # skip: that batch's updates are undone and counted (skipped_steps)
 
 
 @dataclass

@@ -10,8 +10,10 @@ import shutil
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+import safetensors.torch
+from safetensors.torch import load_file
 
+from .. import torchfile
 from ..errors import I2IError
 
 WEIGHTS, STATE = "model.safetensors", "state.pt"
@@ -27,38 +29,70 @@ def _fsync_dir(path: Path) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
     _fsync_dir(path.parent)
 
 
+def _write(path: Path, data: bytes | None = None, obj=None) -> None:
+    """Bytes, or a torch.save of obj, written and fsynced through our own file object, so that
+    a full disk surfaces as OSError(ENOSPC) rather than a serialiser's own error text."""
+    with open(path, "wb") as f:
+        if obj is None:
+            f.write(data)
+        else:
+            try:
+                torch.save(obj, f)
+            except RuntimeError as e:  # its zip writer's own error, raised while closing after ours
+                if isinstance(e.__context__, OSError):
+                    raise e.__context__ from None
+                raise
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _discard(path: Path) -> None:
+    """Remove a directory by first renaming it to a dot name: a crash mid-way through the
+    removal leaves a hidden leftover, never a step_* directory with half its files."""
+    trash = path.with_name(f".old_{path.name}")
+    shutil.rmtree(trash, ignore_errors=True)
+    os.replace(path, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
 def save(run_dir: Path, step: int, weights: dict[str, torch.Tensor], state: dict, keep: int = 3) -> Path:
-    """Write checkpoint `step` under run_dir/checkpoints and point `latest` at it."""
+    """Write checkpoint `step` under run_dir/checkpoints and point `latest` at it. Every moment of
+    it is crash-safe: `latest` always names a complete checkpoint. A failed write (a full disk)
+    raises I2IError and leaves the previous checkpoint and `latest` as they were."""
     root = Path(run_dir) / "checkpoints"
-    root.mkdir(parents=True, exist_ok=True)
     final = root / f"step_{step:07d}"
     tmp = root / f".tmp_step_{step:07d}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    previous = latest(run_dir)
     try:
-        save_file({k: v.detach().contiguous().cpu() for k, v in weights.items()}, str(tmp / WEIGHTS),
-                  metadata={"step": str(step)})
-        torch.save(state, tmp / STATE)
-        for f in (WEIGHTS, STATE):
-            with open(tmp / f, "rb") as fh:
-                os.fsync(fh.fileno())
-        if final.exists():
-            shutil.rmtree(final)
+        root.mkdir(parents=True, exist_ok=True)
+        for leftover in [*root.glob(".tmp_step_*"), *root.glob(".old_*")]:  # from a killed run
+            shutil.rmtree(leftover, ignore_errors=True)
+        tmp.mkdir()
+        tensors = {k: v.detach().contiguous().cpu() for k, v in weights.items()}
+        _write(tmp / WEIGHTS, safetensors.torch.save(tensors, metadata={"step": str(step)}))
+        del tensors
+        _write(tmp / STATE, obj=state)
+        if final.exists():  # written before by a run that was killed before it moved `latest`
+            _discard(final)
         os.replace(tmp, final)
         _fsync_dir(root)
+        write_text_atomic(root / "latest", final.name + "\n")
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise I2IError(f"could not write checkpoint {final}: {e.strerror or e}; "
-                       f"the previous checkpoint is intact") from None
-    write_text_atomic(root / "latest", final.name + "\n")
+        kept = f"the previous checkpoint is intact ({previous})" if previous else "no earlier checkpoint exists"
+        raise I2IError(f"could not write checkpoint {final}: {e.strerror or e}; {kept}") from None
     _prune(root, keep, final.name)
     return final
 
@@ -67,7 +101,10 @@ def _prune(root: Path, keep: int, newest: str) -> None:
     done = sorted(p for p in root.glob("step_*") if p.is_dir())
     for p in done[:-keep] if keep > 0 else []:
         if p.name != newest:
-            shutil.rmtree(p, ignore_errors=True)
+            try:
+                _discard(p)
+            except OSError:  # an old checkpoint left in place costs only disk space
+                pass
 
 
 def latest(run_dir: Path) -> Path | None:
@@ -102,7 +139,7 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
 def load_state(path: Path) -> dict:
     file = Path(path) / STATE
     try:
-        return torch.load(file, map_location="cpu", weights_only=True)
+        return torchfile.load(file)
     except Exception as e:  # weights_only refuses anything but tensors and plain types
         raise I2IError(f"cannot read training state {file}: {str(e).splitlines()[0]}") from None
 

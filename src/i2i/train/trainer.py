@@ -3,9 +3,11 @@ owns its updates (Method.train_step). Under torchrun it is one of several data-p
 processes (distributed.py): rank 0 alone logs, samples and saves."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -39,6 +41,84 @@ def collate(items: list[dict]) -> dict:
     return {k: torch.stack([torch.as_tensor(it[k]) for it in items]) for k in items[0]}
 
 
+NONFINITE = ("stop", "skip")
+MAX_SKIPS_IN_A_ROW = 10  # then the weights themselves are the trouble, not a batch
+
+
+def trim_log(path: Path, step: int) -> None:
+    """A resumed run logs the steps after its checkpoint again: drop the lines past `step` (and
+    a line torn by a kill), so that metrics.jsonl reads as one uninterrupted run."""
+    if not path.is_file():
+        return
+    lines = path.read_text(errors="replace").splitlines()
+    keep = []
+    for line in lines:
+        try:
+            if json.loads(line)["step"] <= step:
+                keep.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue
+    if len(keep) < len(lines):
+        checkpoint.write_text_atomic(path, "".join(f"{line}\n" for line in keep))
+
+
+def finite(tensors) -> bool:
+    """Whether every floating tensor is finite: one fused norm per tensor, one device sync (a norm
+    overflows only for weights beyond 1e19, far past any a network trains to)."""
+    floats = [x.detach() for x in tensors if x.is_floating_point() and x.numel()]
+    return not floats or bool(torch.isfinite(torch.stack(torch._foreach_norm(floats))).all())
+
+
+class Undo:
+    """train.on_nonfinite=skip: before each iteration, a copy of all it may change (weights,
+    buffers such as EMA copies, image pools and running statistics, optimiser states and
+    hyper-parameters); restore() puts it back. Everything else a method keeps is a function of
+    the step (resume is exact from these alone). The copies go into buffers kept from step to step:
+    ~3x faster than fresh clones on CPU."""
+
+    def __init__(self, module: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer]):
+        self.module, self.optimizers = module, optimizers
+        self.saved: dict = {}
+
+    def live(self) -> dict:
+        found = {("model", k): v for k, v in self.module.state_dict().items()}
+        for name, opt in self.optimizers.items():
+            found.update({(name, id(p), k): v for p, state in opt.state.items() for k, v in state.items()})
+            found.update({(name, i): {k: v for k, v in g.items() if k != "params"}
+                          for i, g in enumerate(opt.param_groups)})
+        return found
+
+    def take(self) -> None:
+        saved = {}
+        for key, v in self.live().items():
+            if not isinstance(v, torch.Tensor):
+                saved[key] = copy.deepcopy(v)
+                continue
+            buf = self.saved.get(key)
+            if not (isinstance(buf, torch.Tensor) and buf.shape == v.shape and buf.dtype == v.dtype
+                    and buf.device == v.device and buf.stride() == v.stride()):
+                buf = torch.empty_like(v)
+            saved[key] = buf.copy_(v)
+        self.saved = saved
+
+    def restore(self) -> None:
+        self.module.load_state_dict({k[1]: v for k, v in self.saved.items() if k[0] == "model"})
+        for name, opt in self.optimizers.items():
+            for p in list(opt.state):
+                state = opt.state[p]
+                for k in list(state):  # states the iteration created go; the others get their copy back
+                    old = self.saved.get((name, id(p), k), Undo)  # Undo: a marker for "none"
+                    if old is Undo:
+                        del state[k]
+                    else:
+                        state[k] = old.clone() if isinstance(old, torch.Tensor) else copy.deepcopy(old)
+                if not state:
+                    del opt.state[p]
+            for i, g in enumerate(opt.param_groups):
+                g.update(copy.deepcopy(self.saved[(name, i)]))
+        self.module.zero_grad(set_to_none=True)
+
+
 def short_name(key: str) -> str:
     """Progress-bar label of a logged loss: "D/loss_fake" -> "D_fake". The network stays in the
     name, since D and G log terms with the same name (StarGAN's loss_fake, loss_cls)."""
@@ -62,6 +142,9 @@ class Trainer:
         if resume and not has_run:
             raise I2IError(f"nothing to resume in {self.run_dir}: it has no checkpoint")
         check_split(t.batch_size, self.world.size)
+        self.on_nonfinite = getattr(t, "on_nonfinite", "stop")
+        if self.on_nonfinite not in NONFINITE:
+            raise I2IError(f"train.on_nonfinite={self.on_nonfinite!r}; use stop or skip")
         self.world.barrier()  # every rank has looked for a run before rank 0 writes one
 
         self.device = self.world.device
@@ -79,7 +162,7 @@ class Trainer:
             if self.world.enabled:  # gradients averaged over the ranks right before each update
                 params = [p for group in opt.param_groups for p in group["params"]]
                 opt.register_step_pre_hook(lambda *_, params=params: self.world.average_gradients(params))
-        self.step = 0
+        self.step = self.skipped = 0
         if self.world.enabled:
             self.world.broadcast_parameters(self.method)
             self.world.broadcast_buffers(self.method)
@@ -89,9 +172,11 @@ class Trainer:
             self._restore()
         if self.world.main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            cfg.save(self.run_dir / "config.yaml")
-            (self.run_dir / "info.yaml").write_text(yaml.safe_dump(dataclasses.asdict(self.method.info),
-                                                                   sort_keys=False))
+            # Atomic: a kill while they are written must not leave a run that cannot resume.
+            checkpoint.write_text_atomic(self.run_dir / "config.yaml",
+                                         yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+            checkpoint.write_text_atomic(self.run_dir / "info.yaml",
+                                         yaml.safe_dump(dataclasses.asdict(self.method.info), sort_keys=False))
 
     # -- state ----------------------------------------------------------------
     def _rng(self) -> dict:
@@ -108,7 +193,7 @@ class Trainer:
     def _state(self) -> dict:
         """Collective under torchrun: every rank's RNG state goes into rank 0's checkpoint."""
         ranks = self.world.gather(self._rng())
-        state = {"step": self.step, **ranks[0],
+        state = {"step": self.step, "skipped": self.skipped, **ranks[0],
                  "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()}}
         if self.world.enabled:
             state["ranks"] = ranks
@@ -123,7 +208,7 @@ class Trainer:
         state = checkpoint.load_state(path)
         for k, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][k])
-        self.step = state["step"]
+        self.step, self.skipped = state["step"], state.get("skipped", 0)
         ranks = state.get("ranks") or [state]
         if self.world.rank >= len(ranks):
             self._seed_rank(self.step)
@@ -138,10 +223,37 @@ class Trainer:
 
     def save(self) -> Path | None:
         """Rank 0 writes the checkpoint (every rank must call this: it gathers their RNG states)."""
+        weights = self.method.state_dict()
+        if not finite(weights.values()):  # inf gradients with finite losses: never save that
+            raise I2IError(f"the weights became non-finite by step {self.step} although every loss was finite; "
+                           f"they were not saved; {self._last_good()}")  # on every rank: none waits
         state = self._state()
         if not self.world.main:
             return None
-        return checkpoint.save(self.run_dir, self.step, self.method.state_dict(), state)
+        return checkpoint.save(self.run_dir, self.step, weights, state)
+
+    # -- non-finite losses ----------------------------------------------------
+    def _last_good(self) -> str:
+        last = checkpoint.latest(self.run_dir)
+        return (f"last good checkpoint: {last} (--resume continues from it; train.on_nonfinite=skip skips "
+                "such batches)" if last else "no checkpoint was written yet; lower the learning rates")
+
+    def _nonfinite(self, logs: dict[str, float], undo: Undo | None, in_a_row: int) -> bool:
+        """stop: raise, naming the step and the loss term. skip: undo the iteration's updates and
+        return True; after MAX_SKIPS_IN_A_ROW skipped steps in a row, stop after all."""
+        bad = next((k for k, v in logs.items() if not math.isfinite(v)), None)
+        if bad is None and (undo is None or finite(self.method.parameters())):
+            return False
+        what = f"non-finite loss {bad}={logs[bad]}" if bad else "non-finite weights (finite losses)"
+        if undo is None or in_a_row + 1 >= MAX_SKIPS_IN_A_ROW:
+            again = f" ({MAX_SKIPS_IN_A_ROW} steps in a row)" if undo is not None else ""
+            raise I2IError(f"{what} at step {self.step}{again}; {self._last_good()}")
+        undo.restore()
+        self.skipped += 1
+        if self.world.main:
+            tqdm.write(f"i2i: warning: {what} at step {self.step}; skipped that batch "
+                       f"({self.skipped} skipped so far)", file=sys.stderr)
+        return True
 
     def check_ranks_agree(self) -> None:
         """At the end under torchrun: every rank's weights and buffers hashed; rank 0 writes the
@@ -198,10 +310,13 @@ class Trainer:
 
     def fit(self) -> Path:
         t, main = self.cfg.train, self.world.main
+        if main:  # before the logger opens the file to append
+            trim_log(self.run_dir / "logs" / "metrics.jsonl", self.step)
         self.logger = RunLogger(self.run_dir, t.logger, yaml.safe_dump(self.cfg.to_dict(), sort_keys=False)) \
             if main else None
         fixed, batches = self.fixed_batch() if main else None, self.loader()
         running: dict[str, list[float]] = {}
+        in_a_row, undo = 0, Undo(self.method, self.optimizers) if self.on_nonfinite == "skip" else None
         bar = tqdm(total=t.steps, initial=self.step, disable=not self.show_progress, dynamic_ncols=True,
                    desc=f"{self.cfg.method}")
         tick = time.perf_counter()
@@ -216,22 +331,24 @@ class Trainer:
                 for opt in self.optimizers.values():
                     for group in opt.param_groups:
                         group["lr"] = group["initial_lr"] * factor
+                if undo:
+                    undo.take()
                 logs = self.world.mean_logs(self.method.train_step(batch, self.step))
-                bad = next((k for k, v in logs.items() if not math.isfinite(v)), None)
-                if bad:
-                    last = checkpoint.latest(self.run_dir)
-                    raise I2IError(f"non-finite loss {bad}={logs[bad]} at step {self.step}; "
-                                   + (f"last good checkpoint: {last} (--resume continues from it)" if last
-                                      else "no checkpoint was written yet; lower the learning rates"))
+                skipped = self._nonfinite(logs, undo, in_a_row)  # checked at every step
+                in_a_row = in_a_row + 1 if skipped else 0
                 self.step += 1
                 bar.update(1)
-                for k, v in logs.items():
+                for k, v in ({} if skipped else logs).items():
                     running.setdefault(k, []).append(v)
                 if self.step % t.log_every == 0 or self.step == t.steps:
                     now = time.perf_counter()
                     means = {k: sum(v) / len(v) for k, v in running.items()}
                     means["lr_factor"] = factor
                     means["steps_per_s"] = t.log_every / max(now - tick, 1e-9)
+                    if self.on_nonfinite == "skip":
+                        means["skipped_steps"] = self.skipped
+                    if self.cfg.data.skip_bad:  # this process's count (DataLoader workers keep their own)
+                        means["data/skipped"] = getattr(self.train_set, "skipped", 0)
                     tick, running = now, {}
                     if main:
                         self.logger.scalars(self.step, means)
@@ -244,10 +361,16 @@ class Trainer:
                 if self.step % t.save_every == 0 or self.step == t.steps:
                     self.save()
             self.check_ranks_agree()
+        except OSError as e:  # a full disk while logging or sampling (checkpoint.save names its own)
+            raise I2IError(f"{e.strerror or e}{f': {e.filename}' if e.filename else ''} at step {self.step}; "
+                           f"{self._last_good()}") from None
         finally:
             bar.close()
             if main:
                 self.logger.close()
+        skipped = getattr(self.train_set, "skipped", 0)
+        if main and skipped:
+            print(f"i2i: skipped {skipped} unreadable image(s) of {self.cfg.data.spec} (named above)")
         return self.run_dir
 
 
