@@ -21,3 +21,31 @@ def run_v2(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "v2"
     assert main(["train", "stargan_v2", "--data", "shapes", "--out", str(out), "--no-progress", *TINY_V2]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def benchmark_module():
+    """benchmarks/<name>.py imported as a module (the benchmarks are scripts, not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    def load(name: str):
+        path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load
+
+
+TINY_STARGAN = ["steps=2", "data.image_size=32", "n_train=16", "n_test=4", "g_conv_dim=8", "d_conv_dim=8",
+                "g_repeat_num=1", "d_repeat_num=3", "n_critic=1", "batch_size=4", "logger=none", "amp=none"]
+
+
+@pytest.fixture(scope="session")
+def run_stargan(tmp_path_factory):
+    """A tiny StarGAN run on the shapes world, trained once through the CLI (read-only for tests)."""
+    from i2i.cli import main
+    out = tmp_path_factory.mktemp("cli") / "stargan"
+    assert main(["train", "stargan", "--data", "shapes", "--out", str(out), "--no-progress", *TINY_STARGAN]) == 0
+    return out

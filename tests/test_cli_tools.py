@@ -29,3 +29,9 @@ def test_import_then_translate_then_export(tmp_path, capsys):
 def test_export_needs_a_target(tmp_path, capsys):
     assert main(["export", str(tmp_path)]) == 2
     assert "--onnx FILE" in capsys.readouterr().err
+
+
+def test_bench_passes_its_options_to_the_suite(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["bench", "speed", "--help"])
+    assert e.value.code == 0 and "--official" in capsys.readouterr().out

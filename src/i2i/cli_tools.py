@@ -8,6 +8,12 @@ from .errors import I2IError
 
 
 def add_tool_parsers(sub) -> None:
+    b = sub.add_parser("bench", help="run a benchmark of the source checkout: speed",
+                       description="Run benchmarks/<SUITE>.py of the source checkout with the arguments that follow, "
+                                   "e.g. `i2i bench speed --official stargan=PATH --repeats 3` (`i2i bench speed --help`).")
+    b.add_argument("suite", choices=["speed"])
+    b.add_argument("args", nargs=argparse.REMAINDER, help="the suite's own options")
+
     im = sub.add_parser("import", help="make a run directory from an official checkpoint",
                         description="stargan G.ckpt [D.ckpt] (yunjey/stargan); stargan-v2 100000_nets_ema.ckpt "
                                     "[100000_nets.ckpt] (clovaai/stargan-v2); cyclegan latest_net_G_A.pth "
@@ -99,4 +105,16 @@ def cmd_serve(a) -> int:
     return 0
 
 
-TOOLS = {"import": cmd_import, "export": cmd_export, "report": cmd_report, "serve": cmd_serve}
+def cmd_bench(a) -> int:
+    import importlib.util
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / f"{a.suite}.py"
+    if not script.is_file():
+        raise I2IError(f"{script} not found: `i2i bench` runs the benchmarks of a source checkout "
+                       "(git clone, then pip install -e .)")
+    spec = importlib.util.spec_from_file_location(f"i2i_bench_{a.suite}", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main(a.args)
+
+
+TOOLS = {"bench": cmd_bench, "import": cmd_import, "export": cmd_export, "report": cmd_report, "serve": cmd_serve}

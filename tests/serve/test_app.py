@@ -12,14 +12,11 @@ from i2i.cli import main
 from i2i.errors import I2IError
 from i2i.serve.app import HOST, MAX_OUTPUTS, REFERENCE_DOMAIN, Demo, build_app, serve
 
-TINY = ["steps=2", "data.image_size=32", "n_train=16", "n_test=4", "g_conv_dim=8", "d_conv_dim=8",
-        "g_repeat_num=1", "d_repeat_num=3", "n_critic=1", "batch_size=4", "logger=none", "amp=none"]
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, run_v2):
-    out = tmp_path_factory.mktemp("serve") / "stargan"
-    assert main(["train", "stargan", "--data", "shapes", "--out", str(out), "--no-progress", *TINY]) == 0
+def runs(tmp_path_factory, run_v2, run_stargan):
+    out = run_stargan
     return out, run_v2
 
 

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from i2i.cli import main
 
 CHROMIUM = shutil.which("chromium") or next((p for p in ("/usr/bin/chromium",) if os.path.exists(p)), None)
 if CHROMIUM is None and os.environ.get("I2I_REQUIRE_BROWSER"):  # CI sets it: there, no browser is a failure
@@ -31,14 +30,11 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 LIMIT_MB = 0.05
 # Gradio 6.31's queue uses pandas options that pandas 3 deprecates: its noise, not ours
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
-TINY = ["steps=2", "data.image_size=32", "n_train=16", "n_test=4", "g_conv_dim=8", "d_conv_dim=8",
-        "g_repeat_num=1", "d_repeat_num=3", "n_critic=1", "batch_size=4", "logger=none", "amp=none"]
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory, run_v2):
-    out = tmp_path_factory.mktemp("browser") / "stargan"
-    assert main(["train", "stargan", "--data", "shapes", "--out", str(out), "--no-progress", *TINY]) == 0
+def url(tmp_path_factory, run_v2, run_stargan):
+    out = run_stargan
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -4,24 +4,18 @@ The full figure (50 clients, 60 s) is benchmarks/results/load/results.json; this
 version: it must stop by itself, with no unexpected error, and every refusal must carry its message
 (load.py counts a refusal without the right message as an unexpected error).
 """
-import importlib.util
 import time
-from pathlib import Path
 
 import pytest
 
 from i2i.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
 pytest.importorskip("gradio_client")
 
 
 @pytest.fixture(scope="module")
-def load():
-    spec = importlib.util.spec_from_file_location("bench_load", ROOT / "benchmarks" / "load.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def load(benchmark_module):
+    return benchmark_module("load")
 
 
 def test_short_load_has_no_errors_and_refusals_carry_their_message(load, tmp_path, monkeypatch):

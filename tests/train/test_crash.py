@@ -2,7 +2,6 @@
 uninterrupted one; a failing write (a full disk) keeps the previous checkpoint and says so in one
 line; no moment of a save or a prune leaves a half checkpoint."""
 import errno
-import importlib.util
 import json
 import os
 import subprocess
@@ -18,15 +17,11 @@ from i2i.errors import I2IError
 from i2i.train import checkpoint
 from i2i.train.trainer import trim_log
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def crash():
-    spec = importlib.util.spec_from_file_location("bench_crash", ROOT / "benchmarks" / "crash.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def crash(benchmark_module):
+    return benchmark_module("crash")
 
 
 def weights(step):

@@ -103,18 +103,24 @@ def test_an_inf_loss_before_any_checkpoint_says_so(tmp_path):
     assert checkpoint.latest(tmp_path / "r") is None
 
 
-def test_non_finite_weights_with_finite_losses_are_never_saved(tmp_path):
-    t = Trainer(tiny_cfg("steps=4", "save_every=2"), tmp_path / "r", show_progress=False)
+def break_weights(t, net, value, at_step=1):
+    """After step at_step, fill net's first weight with value: an overflowing update that breaks
+    the weights while the logged losses stay finite."""
     real = t.method.train_step
 
-    def overflow(batch, step):  # an inf gradient step: the weights break, the logged losses do not
+    def overflow(batch, step):
         logs = real(batch, step)
-        if step == 1:
+        if step == at_step:
             with torch.no_grad():
-                next(t.method.G.parameters()).fill_(float("inf"))
+                next(net.parameters()).fill_(value)
         return logs
 
     t.method.train_step = overflow
+
+
+def test_non_finite_weights_with_finite_losses_are_never_saved(tmp_path):
+    t = Trainer(tiny_cfg("steps=4", "save_every=2"), tmp_path / "r", show_progress=False)
+    break_weights(t, t.method.G, float("inf"))
     with pytest.raises(I2IError, match="weights became non-finite by step 2 although every loss was finite"):
         t.fit()
     assert checkpoint.latest(tmp_path / "r") is None
@@ -158,16 +164,7 @@ def test_skip_gives_up_when_every_step_is_bad(tmp_path, monkeypatch):
 def test_skip_catches_weights_broken_by_a_finite_loss(tmp_path):
     t = Trainer(skip_cfg("steps=3"), tmp_path / "r", show_progress=False)
     seen = watch(t, (1, 2))
-    real = t.method.train_step
-
-    def overflow(batch, step):
-        logs = real(batch, step)
-        if step == 1:
-            with torch.no_grad():
-                next(t.method.D.parameters()).fill_(float("nan"))
-        return logs
-
-    t.method.train_step = overflow
+    break_weights(t, t.method.D, float("nan"))
     t.fit()
     assert t.skipped == 1 and same(seen[1], seen[2])
 
