@@ -163,3 +163,19 @@ def test_batch_norm_translation_does_not_depend_on_the_batch():
     # instance norm (official) keeps per-image statistics, so it is batch-independent as is
     m2 = tiny()
     assert torch.allclose(m2.translate(x, t)[:1], m2.translate(x[:1], t[:1]), atol=1e-5)
+
+
+def test_gp_fp32_under_bf16_takes_a_float32_penalty_and_leaves_d_trainable():
+    torch.manual_seed(0)
+    batch = {"image": torch.rand(4, 3, 16, 16) * 2 - 1, "label": torch.randint(0, 2, (4, 5)).float()}
+    logs = {}
+    for gp_fp32 in (False, True):
+        torch.manual_seed(0)
+        m = tiny()
+        m.cfg.gp_fp32 = gp_fp32
+        m.amp_dtype = torch.bfloat16
+        logs[gp_fp32] = [m.train_step(batch, step=s) for s in range(2)]  # step 1 updates G with D frozen
+        assert all(p.requires_grad for p in m.D.parameters())
+    # the same losses but for bf16 rounding in the penalty
+    assert logs[True][0]["D/loss_gp"] == pytest.approx(logs[False][0]["D/loss_gp"], rel=0.05, abs=1e-3)
+    assert logs[True][0]["D/loss_real"] == logs[False][0]["D/loss_real"]

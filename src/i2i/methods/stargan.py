@@ -21,7 +21,7 @@ from torch import nn
 from .. import losses
 from ..errors import I2IError
 from ..nn.residual import ResidualBlock, norm_layer
-from .base import DataInfo, Method, linear_decay
+from .base import DataInfo, Method, frozen, linear_decay
 
 
 @dataclass
@@ -33,6 +33,7 @@ class StarGANConfig:
     lambda_cls: float = 1.0
     lambda_rec: float = 10.0
     lambda_gp: float = 10.0
+    gp_fp32: bool = False          # under bf16/fp16 autocast, the penalty's double backward in fp32 (docs/speed.md)
     g_lr: float = 1e-4
     d_lr: float = 1e-4
     beta1: float = 0.5
@@ -235,8 +236,14 @@ class StarGAN(Method):
             terms = {"D/loss_real": d_loss_real, "D/loss_fake": d_loss_fake}
             if labelled:
                 terms["D/loss_cls"] = self.classification_loss(out_cls, label_org, mask_org)
-            terms["D/loss_gp"] = losses.gradient_penalty(lambda x: self.D(x)[0], x_real, x_fake)
-            terms.update(self.d_extra(x_real, labelled))
+            if not cfg.gp_fp32:
+                terms["D/loss_gp"] = losses.gradient_penalty(lambda x: self.D(x)[0], x_real, x_fake)
+                terms.update(self.d_extra(x_real, labelled))
+        if cfg.gp_fp32:  # the double backward in fp32, where bf16 is less precise and, on CPU, slower
+            with torch.autocast(self.device.type, enabled=False):
+                terms["D/loss_gp"] = losses.gradient_penalty(lambda x: self.D(x)[0], x_real.float(), x_fake.float())
+            with self.autocast():
+                terms.update(self.d_extra(x_real, labelled))
         d_loss = self.weighted(terms)
         opt["D"].zero_grad(set_to_none=True)
         d_loss.backward()
@@ -245,7 +252,7 @@ class StarGAN(Method):
 
         # Generator, every n_critic-th iteration: L_G = L_adv + λ_rec·L_rec + λ_cls·L_cls^f.
         if (step + 1) % cfg.n_critic == 0:
-            with self.autocast():
+            with frozen(self.D), self.autocast():  # D's weight gradients would be discarded
                 x_fake = self.G(x_real, c_trg)
                 fake_src, fake_cls = self.D(x_fake)
                 terms = {"G/loss_fake": losses.wgan_generator_loss(fake_src)}

@@ -13,7 +13,6 @@ Networks, schedule and defaults follow the official code (clovaai/stargan-v2).
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from .. import losses
 from ..nn.adain import AdainResBlock, HighPass
 from ..nn.init import he_init
 from ..nn.residual import PreActResBlock
-from .base import DataInfo, Method
+from .base import DataInfo, Method, frozen
 
 
 @dataclass
@@ -159,20 +158,6 @@ class Discriminator(nn.Module):
 
 def _pick(per_domain: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return per_domain[torch.arange(y.size(0), device=y.device), y.long()]
-
-
-@contextlib.contextmanager
-def frozen(*nets: nn.Module):
-    """No weight gradients for `nets` inside: their updates would be discarded anyway."""
-    params = [p for net in nets for p in net.parameters()]
-    flags = [p.requires_grad for p in params]
-    for p in params:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, f in zip(params, flags):
-            p.requires_grad_(f)
 
 
 class StarGANv2(Method):
