@@ -15,7 +15,7 @@ import torch
 from i2i.cli import main
 from i2i.errors import I2IError
 from i2i.train import checkpoint
-from i2i.train.trainer import trim_log
+from i2i.train.logger import trim_log
 
 
 

@@ -7,8 +7,26 @@ from pathlib import Path
 import torch
 
 from ..errors import I2IError
+from .checkpoint import write_text_atomic
 
 KINDS = ("tensorboard", "none")
+
+
+def trim_log(path: Path, step: int) -> None:
+    """A resumed run logs the steps after its checkpoint again: drop the lines past `step` (and
+    a line torn by a kill), so that metrics.jsonl reads as one uninterrupted run."""
+    if not path.is_file():
+        return
+    lines = path.read_text(errors="replace").splitlines()
+    keep = []
+    for line in lines:
+        try:
+            if json.loads(line)["step"] <= step:
+                keep.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue
+    if len(keep) < len(lines):
+        write_text_atomic(path, "".join(f"{line}\n" for line in keep))
 
 
 class RunLogger:

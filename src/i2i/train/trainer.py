@@ -3,7 +3,6 @@ owns its updates (Method.train_step). Under torchrun it is one of several data-p
 processes (distributed.py): rank 0 alone logs, samples and saves."""
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import math
@@ -22,8 +21,9 @@ from ..data.semi import label_pools
 from ..errors import I2IError
 from ..methods.base import Method, get_method
 from . import checkpoint, distributed
-from .logger import RunLogger
+from .logger import RunLogger, trim_log
 from .runtime import StepSampler, check_split, pick_amp, pick_device
+from .undo import MAX_SKIPS_IN_A_ROW, NONFINITE, Undo, finite
 
 
 def build_method(cfg: RunConfig, dataset, device: torch.device | None = None) -> Method:
@@ -39,84 +39,6 @@ def build_method(cfg: RunConfig, dataset, device: torch.device | None = None) ->
 
 def collate(items: list[dict]) -> dict:
     return {k: torch.stack([torch.as_tensor(it[k]) for it in items]) for k in items[0]}
-
-
-NONFINITE = ("stop", "skip")
-MAX_SKIPS_IN_A_ROW = 10  # then the weights themselves are the trouble, not a batch
-
-
-def trim_log(path: Path, step: int) -> None:
-    """A resumed run logs the steps after its checkpoint again: drop the lines past `step` (and
-    a line torn by a kill), so that metrics.jsonl reads as one uninterrupted run."""
-    if not path.is_file():
-        return
-    lines = path.read_text(errors="replace").splitlines()
-    keep = []
-    for line in lines:
-        try:
-            if json.loads(line)["step"] <= step:
-                keep.append(line)
-        except (ValueError, KeyError, TypeError):
-            continue
-    if len(keep) < len(lines):
-        checkpoint.write_text_atomic(path, "".join(f"{line}\n" for line in keep))
-
-
-def finite(tensors) -> bool:
-    """Whether every floating tensor is finite: one fused norm per tensor, one device sync (a norm
-    overflows only for weights beyond 1e19, far past any a network trains to)."""
-    floats = [x.detach() for x in tensors if x.is_floating_point() and x.numel()]
-    return not floats or bool(torch.isfinite(torch.stack(torch._foreach_norm(floats))).all())
-
-
-class Undo:
-    """train.on_nonfinite=skip: before each iteration, a copy of all it may change (weights,
-    buffers such as EMA copies, image pools and running statistics, optimiser states and
-    hyper-parameters); restore() puts it back. Everything else a method keeps is a function of
-    the step (resume is exact from these alone). The copies go into buffers kept from step to step:
-    ~3x faster than fresh clones on CPU."""
-
-    def __init__(self, module: torch.nn.Module, optimizers: dict[str, torch.optim.Optimizer]):
-        self.module, self.optimizers = module, optimizers
-        self.saved: dict = {}
-
-    def live(self) -> dict:
-        found = {("model", k): v for k, v in self.module.state_dict().items()}
-        for name, opt in self.optimizers.items():
-            found.update({(name, id(p), k): v for p, state in opt.state.items() for k, v in state.items()})
-            found.update({(name, i): {k: v for k, v in g.items() if k != "params"}
-                          for i, g in enumerate(opt.param_groups)})
-        return found
-
-    def take(self) -> None:
-        saved = {}
-        for key, v in self.live().items():
-            if not isinstance(v, torch.Tensor):
-                saved[key] = copy.deepcopy(v)
-                continue
-            buf = self.saved.get(key)
-            if not (isinstance(buf, torch.Tensor) and buf.shape == v.shape and buf.dtype == v.dtype
-                    and buf.device == v.device and buf.stride() == v.stride()):
-                buf = torch.empty_like(v)
-            saved[key] = buf.copy_(v)
-        self.saved = saved
-
-    def restore(self) -> None:
-        self.module.load_state_dict({k[1]: v for k, v in self.saved.items() if k[0] == "model"})
-        for name, opt in self.optimizers.items():
-            for p in list(opt.state):
-                state = opt.state[p]
-                for k in list(state):  # states the iteration created go; the others get their copy back
-                    old = self.saved.get((name, id(p), k), Undo)  # Undo: a marker for "none"
-                    if old is Undo:
-                        del state[k]
-                    else:
-                        state[k] = old.clone() if isinstance(old, torch.Tensor) else copy.deepcopy(old)
-                if not state:
-                    del opt.state[p]
-            for i, g in enumerate(opt.param_groups):
-                g.update(copy.deepcopy(self.saved[(name, i)]))
-        self.module.zero_grad(set_to_none=True)
 
 
 def short_name(key: str) -> str:
