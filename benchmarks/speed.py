@@ -47,21 +47,23 @@ CONFIGS = {
     "stargan_v2-64": dict(method="stargan_v2", config="configs/stargan_v2_afhq.yaml", size=64, batch=8),
     "cyclegan-256": dict(method="cyclegan", config="configs/cyclegan_official.yaml", size=256, batch=1),
 }
-# train.amp and train.channels_last as the trainer applies them; the rest are measured here, not
-# library options yet (proposed changes): torch.compile of the networks that need no double
-# backward, Adam(fused=True), StarGAN's D frozen during the G update, StarGAN's gradient penalty
-# (its D pass on x̂ and the double backward) in fp32 outside autocast.
+# Config overrides on top of each method's defaults, applied as the trainer applies them. "fp32"
+# and "bf16" switch off the kernel choices (fused optimisers, GEMM convolutions on small maps) to
+# show what each adds; "default" is the library as a user gets it. compile: torch.compile of the
+# networks that need no double backward (D's gradient penalty / R1 needs one).
+PLAIN = {"train.fused_optim": False, "train.matmul_convs": False}
 SETTINGS = {
-    "fp32": dict(amp="none"),
-    "bf16": dict(amp="bf16"),
-    "bf16-cl": dict(amp="bf16", channels_last=True),
-    "bf16-cl-fused": dict(amp="bf16", channels_last=True, fused=True),
-    "bf16-cl-frozenD": dict(amp="bf16", channels_last=True, frozen_d=True),
-    "bf16-cl-gp32": dict(amp="bf16", channels_last=True, gp_fp32=True),
-    "bf16-cl-gp32-frozenD": dict(amp="bf16", channels_last=True, gp_fp32=True, frozen_d=True),
-    "bf16-cl-compile": dict(amp="bf16", channels_last=True, compile=True),
+    "fp32": {"train.amp": "none", **PLAIN},
+    "bf16": {"train.amp": "bf16", **PLAIN},
+    "bf16-cl": {"train.amp": "bf16", "train.channels_last": True, **PLAIN},
+    "bf16-fused": {"train.amp": "bf16", "train.matmul_convs": False},
+    "default": {},
+    "default-fp32": {"train.amp": "none"},
+    "default-cl": {"train.channels_last": True},
+    "default-gp32": {"model.gp_fp32": True},
+    "default-compile": {"compile": True},
 }
-DEFAULT_SETTINGS = ["fp32", "bf16", "bf16-cl", "bf16-cl-compile"]
+DEFAULT_SETTINGS = ["fp32", "bf16", "bf16-fused", "default"]
 
 
 # -- measurement helpers (run in the child) ----------------------------------------------------
@@ -98,14 +100,14 @@ def i2i_case(spec: dict, setting: str):
     """(method, batch maker, timed unit -> (seconds, images), latency fn)."""
     from i2i.config import RunConfig
     from i2i.methods.base import DataInfo, get_method
-    from i2i.train.runtime import pick_amp
+    from i2i.train.runtime import apply_runtime
 
     name, size, bs = spec["method"], spec["size"], spec["batch"]
     cfg = RunConfig.load(ROOT / spec["config"]) if spec["config"] else RunConfig.default(name)
-    opt = SETTINGS[setting]
-    amp, channels_last = opt["amp"], opt.get("channels_last", False)
-    cfg.set("train.amp", amp)
-    cfg.set("train.channels_last", channels_last)
+    overrides = dict(SETTINGS[setting])
+    compile_nets = overrides.pop("compile", False)
+    for key, value in overrides.items():
+        cfg.set(key, value)
     if name == "stargan":
         info = DataInfo(size, attributes=CELEBA, exclusive=[CELEBA[:3]])
     elif name == "stargan_v2":
@@ -113,26 +115,15 @@ def i2i_case(spec: dict, setting: str):
     else:
         info = DataInfo(size, domains=["A", "B"])
     method = get_method(name)(cfg.model, info)
-    method.amp_dtype = pick_amp(amp, torch.device("cpu"))
-    if channels_last:  # as the trainer does it
-        method.to(memory_format=torch.channels_last)
-    if opt.get("frozen_d") and name == "stargan":
-        freeze_d_in_g_step(method)
-    if opt.get("gp_fp32"):
-        gp_outside_autocast()
-    if opt.get("compile"):
-        # D's gradient penalty / R1 needs double backward, which torch.compile does not support.
+    apply_runtime(method, cfg.train, torch.device("cpu"))
+    if compile_nets:
         nets = {"stargan": ["G"], "stargan_v2": ["generator", "style_encoder", "mapping_network"],
                 "cyclegan": ["G_A", "G_B", "D_A", "D_B"]}[name]
         for n in nets:
             setattr(method, n, torch.compile(getattr(method, n)))
-    opts = method.optimizers()  # the trainer's optimisers, before any change below
-    if opt.get("fused"):
-        for k, o in opts.items():
-            groups = [{key: v for key, v in g.items() if key not in ("fused", "foreach")} for g in o.param_groups]
-            opts[k] = torch.optim.Adam(groups, fused=True)
+    method.optimizers()
     method.train()
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    fmt = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
 
     def img(n):
         return (torch.rand(n, 3, size, size) * 2 - 1).contiguous(memory_format=fmt)
@@ -162,33 +153,6 @@ def i2i_case(spec: dict, setting: str):
             return timed(lambda: method.train_step({"A": img(bs), "B": img(bs)}, 0)), bs, {}
         x1, target = img(1), torch.tensor([1])
     return unit, lambda: method.translate(x1, target)
-
-
-def freeze_d_in_g_step(method) -> None:
-    """What `with frozen(self.D):` around StarGAN's G update would do: D's input there is G's
-    output (it has a grad_fn; in the D update D sees leaves only), so D records no weight
-    gradients then, which the next D update would discard anyway."""
-    from i2i.methods.base import frozen
-    forward = method.D.forward
-
-    def patched(x):
-        if x.grad_fn is None:
-            return forward(x)
-        with frozen(method.D):
-            return forward(x)
-    method.D.forward = patched
-
-
-def gp_outside_autocast() -> None:
-    """losses.gradient_penalty in fp32: under bf16 autocast its double backward is the slow part
-    of StarGAN's D update on this CPU."""
-    from i2i import losses
-    penalty = losses.gradient_penalty
-
-    def fp32(critic, real, fake):
-        with torch.autocast("cpu", enabled=False):
-            return penalty(critic, real.float(), fake.float())
-    losses.gradient_penalty = fp32
 
 
 # -- the official code -----------------------------------------------------------------------

@@ -267,7 +267,7 @@ def _build(cfg: RunConfig, info: DataInfo, source) -> Method:
 def _ready(method: Method, cfg: RunConfig, device: str, pretrained: bool = False) -> Translator:
     dev = pick_device(device)
     method.to(dev)
-    method.amp_dtype = pick_amp(cfg.train.amp, dev)
+    method.amp_dtype = pick_amp(cfg.train.amp, dev)  # the plain kernels: official outputs to 1e-5
     return Translator(method, cfg, pretrained)
 
 

@@ -46,8 +46,11 @@ class TrainConfig:
     save_every: int = 10_000
     amp: str = "auto"                  # auto | bf16 | fp16 | none
     channels_last: bool = False
+    fused_optim: bool = True           # Adam/SGD steps as torch's fused kernel (same update, one pass)
+    matmul_convs: bool = True          # CPU: convolutions onto ≤ 16 output pixels as one GEMM (faster
+                                       # than oneDNN there; same weights)
     device: str = "auto"               # auto | cpu | cuda | cuda:N
-    num_workers: int = 0
+    num_workers: int = -1              # DataLoader workers; -1: none on CPU, up to 8 per GPU process
     threads: int = 0                   # torch intra-op threads on CPU (0: torch's default)
     logger: str = "tensorboard"        # tensorboard | none
     on_nonfinite: str = "stop"         # stop: a NaN/Inf loss ends the run, the last good checkpoint kept;

@@ -39,7 +39,7 @@ def test_tensorboard_holds_every_loss_the_samples_and_the_config(tmp_path):
     ea.Reload()
     tags = ea.Tags()
     assert {"D/loss_real", "G/loss_rec"} <= keys  # StarGAN's terms really came through
-    assert set(tags["scalars"]) == keys | {"lr_factor", "steps_per_s"}
+    assert set(tags["scalars"]) == keys | {"lr_factor", "steps_per_s", "data_wait"}
     last = json.loads((tmp_path / "r" / "logs" / "metrics.jsonl").read_text().splitlines()[-1])
     for k in keys:
         assert [e.step for e in ea.Scalars(k)] == [2, 4]
@@ -58,7 +58,7 @@ def test_logger_none_writes_only_the_jsonl(tmp_path):
     t.fit()
     assert [p.name for p in (tmp_path / "r" / "logs").iterdir()] == ["metrics.jsonl"]
     line = json.loads((tmp_path / "r" / "logs" / "metrics.jsonl").read_text())
-    assert set(line) == keys | {"step", "lr_factor", "steps_per_s"}
+    assert set(line) == keys | {"step", "lr_factor", "steps_per_s", "data_wait"}
 
 
 def test_an_unknown_logger_is_one_clear_error(tmp_path):

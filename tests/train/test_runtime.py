@@ -7,7 +7,7 @@ import torch
 
 from i2i.config import RunConfig
 from i2i.errors import I2IError
-from i2i.train.runtime import StepSampler
+from i2i.train.runtime import StepSampler, loader_workers
 from i2i.train.trainer import Trainer
 
 LABELS = [0] * 90 + [1] * 10  # a 90/10 split
@@ -117,3 +117,13 @@ def test_mixed_batches_take_an_equal_share_of_every_pool():
         assert set(out[:2]) <= set(a) and set(out[2:]) <= set(b)
     with pytest.raises(I2IError, match="divisible"):
         StepSampler(200, 5, seed=0, pools=[a, b], mix=True)
+
+
+def test_loader_workers_auto_is_none_on_cpu_and_leaves_a_core_per_gpu_process(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert loader_workers(-1, torch.device("cpu")) == 0
+    assert loader_workers(-1, torch.device("cuda")) == 8
+    assert loader_workers(-1, torch.device("cuda"), world=4) == 3
+    assert loader_workers(2, torch.device("cpu")) == 2
+    with pytest.raises(I2IError, match="num_workers=-2"):
+        loader_workers(-2, torch.device("cpu"))

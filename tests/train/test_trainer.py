@@ -68,6 +68,7 @@ def test_a_run_writes_samples_logs_config_and_a_checkpoint(tmp_path):
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000003.png", "step_0000006.png"]
     lines = [json.loads(l) for l in (run / "logs" / "metrics.jsonl").read_text().splitlines()]
     assert [l["step"] for l in lines] == [2, 4, 6] and "G/loss_rec" in lines[-1]
+    assert all(0 <= l["data_wait"] < 1 for l in lines)
     assert RunConfig.load(run / "config.yaml").train.steps == 6
     assert checkpoint.latest(run).name == "step_0000006"
 
@@ -106,3 +107,23 @@ def test_progress_bar_names_keep_the_network_so_d_and_g_terms_stay_apart():
     from i2i.train.trainer import short_name
     names = [short_name(k) for k in ("D/loss_fake", "G/loss_fake", "D/loss_cls", "G/loss_cls", "G/lambda_ds")]
     assert names == ["D_fake", "G_fake", "D_cls", "G_cls", "G_lambda_ds"]
+
+
+def test_fused_optimisers_and_matmul_convs_are_on_by_default_and_can_be_switched_off(tmp_path):
+    fast = Trainer(tiny_cfg("steps=2"), tmp_path / "fast", show_progress=False)
+    assert all(g["fused"] for o in fast.optimizers.values() for g in o.param_groups)
+    assert any(type(m).__name__ == "MatmulConv2d" for m in fast.method.D.modules())
+    plain = Trainer(tiny_cfg("steps=2", "fused_optim=false", "matmul_convs=false"), tmp_path / "plain",
+                    show_progress=False)
+    assert not any(g["fused"] for o in plain.optimizers.values() for g in o.param_groups)
+    assert all(type(m) is torch.nn.Conv2d for m in plain.method.modules() if isinstance(m, torch.nn.Conv2d))
+
+
+def test_resume_takes_the_kernel_choice_from_the_new_config(tmp_path):
+    train(tiny_cfg("steps=2", "fused_optim=false"), tmp_path / "r", show_progress=False)
+    cfg = RunConfig.load(tmp_path / "r" / "config.yaml")
+    cfg.apply_overrides(["steps=4", "fused_optim=true"])
+    t = Trainer(cfg, tmp_path / "r", resume=True, show_progress=False)
+    assert t.step == 2 and all(g["fused"] for o in t.optimizers.values() for g in o.param_groups)
+    t.fit()
+    assert checkpoint.latest(tmp_path / "r").name == "step_0000004"

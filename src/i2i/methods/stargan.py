@@ -228,10 +228,11 @@ class StarGAN(Method):
 
         # Discriminator: L_D = −L_adv + λ_cls·L_cls^r, L_adv with gradient penalty.
         with self.autocast():
-            out_src, out_cls = self.D(x_real)
             with torch.no_grad():
                 x_fake = self.G(x_real, c_trg)
-            fake_src, _ = self.D(x_fake)
+            # One D pass over real and fake: D has no normalisation, so it is the paper's two passes.
+            src, cls = self.D(torch.cat([x_real, x_fake]))
+            (out_src, fake_src), out_cls = src.chunk(2), cls[:len(x_real)]
             d_loss_real, d_loss_fake = losses.wgan_critic_loss(out_src, fake_src)
             terms = {"D/loss_real": d_loss_real, "D/loss_fake": d_loss_fake}
             if labelled:

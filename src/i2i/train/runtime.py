@@ -1,12 +1,14 @@
 """Device, precision and data-order choices shared by training and inference."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..errors import I2IError
+from ..nn.matmul_conv import use_matmul_convs
 
 
 def pick_device(name: str) -> torch.device:
@@ -35,6 +37,28 @@ def pick_amp(name: str, device: torch.device) -> torch.dtype | None:
     if name not in table:
         raise I2IError(f"amp={name!r}; use auto, bf16, fp16 or none")
     return table[name]
+
+
+def apply_runtime(method, t, device: torch.device) -> None:
+    """train.amp, channels_last, matmul_convs and fused_optim on a freshly built method, before
+    its optimisers exist (the trainer's and the speed benchmark's one way to do it)."""
+    method.amp_dtype = pick_amp(t.amp, device)
+    if t.channels_last:
+        method.to(memory_format=torch.channels_last)
+    use_matmul_convs(method, t.matmul_convs)
+    method.fused_optim = t.fused_optim
+
+
+def loader_workers(requested: int, device: torch.device, world: int = 1) -> int:
+    """train.num_workers, -1 (auto): none on CPU, where a worker takes a core from the step
+    itself; on a GPU, the cores this process's share leaves after the main one, up to 8."""
+    if requested < -1:
+        raise I2IError(f"train.num_workers={requested}; use -1 (auto), 0 (load in the training process) or more")
+    if requested >= 0:
+        return requested
+    if device.type == "cpu":
+        return 0
+    return max(1, min(8, (os.cpu_count() or 2) // world - 1))
 
 
 def check_split(batch_size: int, world: int) -> None:

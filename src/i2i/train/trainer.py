@@ -22,7 +22,7 @@ from ..errors import I2IError
 from ..methods.base import Method, get_method
 from . import checkpoint, distributed
 from .logger import RunLogger, trim_log
-from .runtime import StepSampler, check_split, pick_amp, pick_device
+from .runtime import StepSampler, apply_runtime, check_split, loader_workers, pick_device
 from .undo import MAX_SKIPS_IN_A_ROW, NONFINITE, Undo, finite
 
 
@@ -74,9 +74,7 @@ class Trainer:
         self.train_set = datasets.build(cfg.data, "train", train=True)
         self.test_set = datasets.build(cfg.data, "test", train=False)
         self.method = build_method(cfg, self.train_set, self.device)
-        self.method.amp_dtype = pick_amp(t.amp, self.device)
-        if t.channels_last:
-            self.method.to(memory_format=torch.channels_last)
+        apply_runtime(self.method, t, self.device)
         self.optimizers = self.method.optimizers()
         for opt in self.optimizers.values():
             for group in opt.param_groups:
@@ -129,7 +127,10 @@ class Trainer:
         checkpoint.load_into(self.method, checkpoint.load_weights(path), str(path))
         state = checkpoint.load_state(path)
         for k, opt in self.optimizers.items():
+            kernels = [{f: g.get(f) for f in ("fused", "foreach")} for g in opt.param_groups]
             opt.load_state_dict(state["optimizers"][k])
+            for group, kernel in zip(opt.param_groups, kernels):  # the kernel is this run's choice
+                group.update(kernel)
         self.step, self.skipped = state["step"], state.get("skipped", 0)
         ranks = state.get("ranks") or [state]
         if self.world.rank >= len(ranks):
@@ -213,9 +214,10 @@ class Trainer:
         # which would shift every later random number after a resume. Each rank's workers their own.
         seed = t.seed + self.step if self.world.main else distributed.rank_seed(t.seed, self.world.rank, self.step)
         seeds = torch.Generator().manual_seed(seed)
+        workers = loader_workers(t.num_workers, self.device, self.world.size)
         return iter(torch.utils.data.DataLoader(self.train_set, batch_sampler=sampler, collate_fn=collate,
-                                                num_workers=t.num_workers, persistent_workers=t.num_workers > 0,
-                                                generator=seeds))
+                                                num_workers=workers, persistent_workers=workers > 0,
+                                                pin_memory=self.device.type == "cuda", generator=seeds))
 
     def fixed_batch(self, n: int = 8) -> dict:
         source = self.test_set if len(self.test_set) else self.train_set
@@ -241,11 +243,13 @@ class Trainer:
         in_a_row, undo = 0, Undo(self.method, self.optimizers) if self.on_nonfinite == "skip" else None
         bar = tqdm(total=t.steps, initial=self.step, disable=not self.show_progress, dynamic_ncols=True,
                    desc=f"{self.cfg.method}")
-        tick = time.perf_counter()
+        tick, waited = time.perf_counter(), 0.0
         self.method.train()
         try:
             while self.step < t.steps:
+                start = time.perf_counter()
                 batch = next(batches)
+                waited += time.perf_counter() - start
                 if t.channels_last:
                     batch = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v
                              for k, v in batch.items()}
@@ -267,11 +271,12 @@ class Trainer:
                     means = {k: sum(v) / len(v) for k, v in running.items()}
                     means["lr_factor"] = factor
                     means["steps_per_s"] = t.log_every / max(now - tick, 1e-9)
+                    means["data_wait"] = waited / max(now - tick, 1e-9)  # share of time the step waited for data
                     if self.on_nonfinite == "skip":
                         means["skipped_steps"] = self.skipped
                     if self.cfg.data.skip_bad:  # this process's count (DataLoader workers keep their own)
                         means["data/skipped"] = getattr(self.train_set, "skipped", 0)
-                    tick, running = now, {}
+                    tick, running, waited = now, {}, 0.0
                     if main:
                         self.logger.scalars(self.step, means)
                     bar.set_postfix({short_name(k): f"{v:.3g}" for k, v in means.items()
