@@ -46,6 +46,9 @@ class TrainConfig:
     save_every: int = 10_000
     amp: str = "auto"                  # auto | bf16 | fp16 | none
     channels_last: bool = False
+    compile: str = "auto"              # torch.compile of the method's compilable networks: on | off | auto
+                                       # (auto: on for runs of ≥ 20,000 steps, where a C++ compiler or
+                                       # triton is there; compiling takes minutes, then steps are faster)
     fused_optim: bool = True           # Adam/SGD steps as torch's fused kernel (same update, one pass)
     matmul_convs: bool = True          # CPU: convolutions onto ≤ 16 output pixels as one GEMM (faster
                                        # than oneDNN there; same weights)

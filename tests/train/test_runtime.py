@@ -7,7 +7,7 @@ import torch
 
 from i2i.config import RunConfig
 from i2i.errors import I2IError
-from i2i.train.runtime import StepSampler, loader_workers
+from i2i.train.runtime import COMPILE_FROM_STEPS, StepSampler, loader_workers, pick_compile
 from i2i.train.trainer import Trainer
 
 LABELS = [0] * 90 + [1] * 10  # a 90/10 split
@@ -127,3 +127,15 @@ def test_loader_workers_auto_is_none_on_cpu_and_leaves_a_core_per_gpu_process(mo
     assert loader_workers(2, torch.device("cpu")) == 2
     with pytest.raises(I2IError, match="num_workers=-2"):
         loader_workers(-2, torch.device("cpu"))
+
+
+def test_compile_auto_only_for_long_runs_with_a_compiler(monkeypatch):
+    cpu = torch.device("cpu")
+    assert pick_compile("on", 1, cpu) and not pick_compile("off", 10**6, cpu)
+    assert not pick_compile("auto", COMPILE_FROM_STEPS - 1, cpu)
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/g++")
+    assert pick_compile("auto", COMPILE_FROM_STEPS, cpu)
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    assert not pick_compile("auto", COMPILE_FROM_STEPS, cpu)
+    with pytest.raises(I2IError, match="compile='yes'"):
+        pick_compile("yes", 1, cpu)

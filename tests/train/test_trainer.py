@@ -127,3 +127,19 @@ def test_resume_takes_the_kernel_choice_from_the_new_config(tmp_path):
     assert t.step == 2 and all(g["fused"] for o in t.optimizers.values() for g in o.param_groups)
     t.fit()
     assert checkpoint.latest(tmp_path / "r").name == "step_0000004"
+
+
+def test_compiled_networks_train_like_eager_ones_and_save_the_same_names(tmp_path):
+    runs = {}
+    for mode in ("on", "off"):
+        t = Trainer(tiny_cfg("steps=2", "log_every=1", f"compile={mode}"), tmp_path / mode, show_progress=False)
+        assert (t.method.G._compiled_call_impl is not None) == (mode == "on")
+        assert t.method.D._compiled_call_impl is None  # its gradient penalty needs a double backward
+        t.fit()
+        runs[mode] = [json.loads(line) for line in (tmp_path / mode / "logs" / "metrics.jsonl").read_text().splitlines()]
+    first = runs["on"][0]  # step 1, from the same initial weights
+    for k, v in runs["off"][0].items():
+        if "/" in k:
+            assert first[k] == pytest.approx(v, rel=1e-4, abs=1e-5), k
+    a = checkpoint.load_weights(checkpoint.latest(tmp_path / "on"))
+    assert a.keys() == checkpoint.load_weights(checkpoint.latest(tmp_path / "off")).keys()

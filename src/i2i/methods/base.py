@@ -47,6 +47,8 @@ class Method(nn.Module):
     balanced_sampling: ClassVar[bool] = False  # sources drawn class-balanced (needs per-item domain labels)
     reference_pairs: ClassVar[bool] = False  # batches are [sources | references | same-domain references]
     domains_only: ClassVar[bool] = False  # True: single-label domains, never attribute vectors
+    compilable: ClassVar[tuple[str, ...]] = ()  # networks train.compile may take: none inside a double
+                                                # backward (a gradient penalty's or R1's critic)
     train_defaults: ClassVar[dict] = {}  # TrainConfig values of the official code (e.g. its batch size)
     data_defaults: ClassVar[dict] = {}  # DataConfig values of the official code (e.g. its image size)
     two_domain: ClassVar[bool] = False  # batches are {"A", "B"} image pairs (paired or not), not labelled images

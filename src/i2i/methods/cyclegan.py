@@ -33,6 +33,7 @@ class CycleGANConfig(factory.Options):   # defaults: ResNet 9 blocks, instance n
 class CycleGAN(Method):
     name = "cyclegan"
     Config = CycleGANConfig
+    compilable = ("G_A", "G_B", "D_A", "D_B")
     train_defaults = {"batch_size": 1}
     data_defaults = {"image_size": 256}   # load 286, crop 256
     two_domain = True

@@ -33,6 +33,7 @@ class Pix2PixConfig(factory.Options):
 class Pix2Pix(Method):
     name = "pix2pix"
     Config = Pix2PixConfig
+    compilable = ("G", "D")
     train_defaults = {"batch_size": 1}
     data_defaults = {"image_size": 256}   # load 286, crop 256
     two_domain = True

@@ -101,6 +101,7 @@ class Discriminator(nn.Module):
 class StarGAN(Method):
     name = "stargan"
     Config = StarGANConfig
+    compilable = ("G",)
 
     def __init__(self, cfg: StarGANConfig, info: DataInfo):
         super().__init__(cfg, info)

@@ -163,6 +163,7 @@ def _pick(per_domain: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 class StarGANv2(Method):
     name = "stargan_v2"
     Config = StarGANv2Config
+    compilable = ("generator", "mapping_network", "style_encoder")
     domains_only = True
     balanced_sampling = True   # the official loader draws every domain equally often
     reference_pairs = True     # each batch also brings two references of one domain

@@ -1,7 +1,9 @@
 """Device, precision and data-order choices shared by training and inference."""
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -39,14 +41,34 @@ def pick_amp(name: str, device: torch.device) -> torch.dtype | None:
     return table[name]
 
 
-def apply_runtime(method, t, device: torch.device) -> None:
-    """train.amp, channels_last, matmul_convs and fused_optim on a freshly built method, before
-    its optimisers exist (the trainer's and the speed benchmark's one way to do it)."""
+COMPILE_FROM_STEPS = 20_000  # compiling costs 1-4 minutes on a CPU; a run this long repays it
+
+
+def pick_compile(name: str, steps: int, device: torch.device) -> bool:
+    if name not in ("auto", "on", "off"):
+        raise I2IError(f"train.compile={name!r}; use auto, on or off")
+    if name != "auto":
+        return name == "on"
+    if steps < COMPILE_FROM_STEPS:
+        return False
+    if device.type == "cuda":
+        return importlib.util.find_spec("triton") is not None
+    return device.type == "cpu" and shutil.which(os.environ.get("CXX", "g++")) is not None
+
+
+def apply_runtime(method, t, device: torch.device) -> list[str]:
+    """train.amp, channels_last, matmul_convs, compile and fused_optim on a freshly built method,
+    before its optimisers exist (the trainer's and the speed benchmark's one way to do it).
+    Returns the names of the networks it compiled."""
     method.amp_dtype = pick_amp(t.amp, device)
     if t.channels_last:
         method.to(memory_format=torch.channels_last)
     use_matmul_convs(method, t.matmul_convs)
+    compiled = list(method.compilable) if pick_compile(t.compile, t.steps, device) else []
+    for name in compiled:  # in place: parameters and state-dict names stay as they are
+        getattr(method, name).compile()
     method.fused_optim = t.fused_optim
+    return compiled
 
 
 def loader_workers(requested: int, device: torch.device, world: int = 1) -> int:

@@ -74,7 +74,10 @@ class Trainer:
         self.train_set = datasets.build(cfg.data, "train", train=True)
         self.test_set = datasets.build(cfg.data, "test", train=False)
         self.method = build_method(cfg, self.train_set, self.device)
-        apply_runtime(self.method, t, self.device)
+        compiled = apply_runtime(self.method, t, self.device)
+        if compiled and self.world.main and show_progress:
+            print(f"i2i: torch.compile of {', '.join(compiled)}: the first steps take minutes to compile "
+                  "(train.compile=off skips it)", file=sys.stderr)
         self.optimizers = self.method.optimizers()
         for opt in self.optimizers.values():
             for group in opt.param_groups:
