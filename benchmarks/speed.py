@@ -48,18 +48,20 @@ CONFIGS = {
     "cyclegan-256": dict(method="cyclegan", config="configs/cyclegan_official.yaml", size=256, batch=1),
 }
 # Config overrides on top of each method's defaults, applied as the trainer applies them. "fp32"
-# and "bf16" switch off the kernel choices (fused optimisers, GEMM convolutions on small maps) to
-# show what each adds; "default" is the library as a user gets it, with train.compile off unless
-# the setting says on (auto would compile, as the official configs' runs are long).
-PLAIN = {"train.fused_optim": False, "train.matmul_convs": False}
+# and "bf16" switch off the kernel and layout choices (fused optimisers, GEMM convolutions on
+# small maps, StarGAN v2's channels_last) to show what each adds. "default" is the library as a
+# user gets it, with train.compile off unless a setting turns it on (auto would compile here,
+# as the official configs' runs are long).
+PLAIN = {"train.fused_optim": False, "train.matmul_convs": False, "train.channels_last": False}
 SETTINGS = {
     "fp32": {"train.amp": "none", **PLAIN},
     "bf16": {"train.amp": "bf16", **PLAIN},
-    "bf16-cl": {"train.amp": "bf16", "train.channels_last": True, **PLAIN},
-    "bf16-fused": {"train.amp": "bf16", "train.matmul_convs": False},
+    "bf16-cl": {**PLAIN, "train.amp": "bf16", "train.channels_last": True},
+    "bf16-fused": {**PLAIN, "train.amp": "bf16", "train.fused_optim": True},
     "default": {},
     "default-fp32": {"train.amp": "none"},
     "default-cl": {"train.channels_last": True},
+    "default-nocl": {"train.channels_last": False},
     "default-gp32": {"model.gp_fp32": True},
     "default-compile": {"train.compile": "on"},
     "default-cl-compile": {"train.channels_last": True, "train.compile": "on"},

@@ -14,26 +14,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from record import flat, summarise
+
 ROOT = Path(__file__).resolve().parents[1]
 PLAIN = ["fused_optim=false", "matmul_convs=false"]
 SETTINGS = {"default": [], "plain": PLAIN, "fp32": PLAIN + ["amp=none"], "compile": ["compile=on"]}
-
-
-def flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(flat(v, f"{prefix}{k}."))
-        elif isinstance(v, (int, float)) and not isinstance(v, bool):
-            out[prefix + k] = v
-    return out
 
 
 def one(config: Path, setting: str, seed: int, out: Path, threads: int) -> dict:
@@ -48,17 +39,6 @@ def one(config: Path, setting: str, seed: int, out: Path, threads: int) -> dict:
     scored = subprocess.run([sys.executable, "-m", "i2i", "eval", str(run), "--json"], check=True, env=env,
                             cwd=ROOT, capture_output=True, text=True)
     return {"setting": setting, "seed": seed, "train_minutes": round(minutes, 2), **flat(json.loads(scored.stdout))}
-
-
-def summarise(runs: list[dict], settings: list[str]) -> dict:
-    keys = [k for k in runs[0] if k not in ("setting", "seed")]
-    out = {}
-    for s in settings:
-        mine = [r for r in runs if r["setting"] == s]
-        out[s] = {k: {"mean": statistics.fmean(r[k] for r in mine if k in r),
-                      "std": statistics.stdev(r[k] for r in mine if k in r) if len(mine) > 1 else 0.0}
-                  for k in keys if all(k in r for r in mine)}
-    return out
 
 
 def table(summary: dict, keys: list[str]) -> str:
@@ -84,7 +64,7 @@ def main(argv=None) -> int:
     todo = [(s, seed) for seed in a.seeds for s in a.settings]
     with ThreadPoolExecutor(a.jobs) as pool:
         runs = list(pool.map(lambda job: one(a.config, *job, a.out, threads), todo))
-    summary = summarise(runs, a.settings)
+    summary = {s: summarise([r for r in runs if r["setting"] == s]) for s in a.settings}
     keys = a.keys or [k for k in runs[0] if k not in ("setting", "seed")]
     report = {"config": str(a.config), "seeds": a.seeds, "threads_per_run": threads, "jobs": a.jobs,
               "runs": runs, "summary": summary, "table": table(summary, keys)}

@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 import torch
 
@@ -31,6 +33,8 @@ def benchmark_module():
 
     def load(name: str):
         path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+        if str(path.parent) not in sys.path:  # as when run as a script: `from record import ...`
+            sys.path.insert(0, str(path.parent))
         spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
