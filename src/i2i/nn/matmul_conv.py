@@ -1,4 +1,4 @@
-"""Convolutions with few output positions as one matrix product, on CPU.
+"""Wide convolutions onto few output pixels as one matrix product, on CPU.
 
 A discriminator's last layers map a few pixels to many channels (StarGAN's D at 128 px:
 1024 → 2048 channels onto 2×2). oneDNN runs these 2–4× slower than unfold + one GEMM on a
@@ -12,20 +12,32 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-MAX_POSITIONS = 16  # output positions (H·W) up to which the GEMM wins; 8×8 outputs favour oneDNN
+# Where the GEMM won in per-layer timings (docs/speed.md): ≤ 16 output pixels (8×8 favours
+# oneDNN), a long reduction (in_channels·k·k ≥ 4096) and ≥ 64 output channels (a 1-channel
+# critic head or a 5-class D_cls is faster in oneDNN).
+MAX_POSITIONS = 16
+MIN_REDUCTION = 4096
+MIN_OUT_CHANNELS = 64
 
 
 class MatmulConv2d(nn.Conv2d):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def output_size(self, h: int, w: int) -> tuple[int, int]:
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.kernel_size, self.stride, self.padding, self.dilation
+        return (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+
+    def uses_gemm(self, x: torch.Tensor) -> bool:
         if x.device.type != "cpu" or self.groups != 1 or self.padding_mode != "zeros" \
                 or isinstance(self.padding, str) or x.dim() != 4:
+            return False
+        ho, wo = self.output_size(*x.shape[2:])
+        return ho * wo <= MAX_POSITIONS and self.out_channels >= MIN_OUT_CHANNELS \
+            and self.in_channels * self.kernel_size[0] * self.kernel_size[1] >= MIN_REDUCTION
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.uses_gemm(x):
             return super().forward(x)
-        n, _, h, w = x.shape
-        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.kernel_size, self.stride, self.padding, self.dilation
-        ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-        wo = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-        if ho * wo > MAX_POSITIONS:
-            return super().forward(x)
+        n = x.shape[0]
+        ho, wo = self.output_size(*x.shape[2:])
         cols = F.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)  # N × C·k·k × L
         cols = cols.transpose(1, 2).reshape(n * ho * wo, -1)
         weight = self.weight.reshape(self.out_channels, -1).t()
@@ -34,8 +46,9 @@ class MatmulConv2d(nn.Conv2d):
 
 
 def use_matmul_convs(module: nn.Module, enabled: bool = True) -> nn.Module:
-    """Switch every plain Conv2d in `module` to MatmulConv2d (or back). The subclass holds no
-    state of its own, so switching the class keeps parameters, hooks and optimisers."""
+    """Switch every plain Conv2d in `module` to MatmulConv2d (or back), which picks its kernel
+    per call from the shapes. The subclass holds no state of its own, so switching the class
+    keeps parameters, hooks and optimisers."""
     new, old = (MatmulConv2d, nn.Conv2d) if enabled else (nn.Conv2d, MatmulConv2d)
     for m in module.modules():
         if type(m) is old:
