@@ -50,8 +50,8 @@ class TrainConfig:
                                        # (auto: on for runs of ≥ 20,000 steps, where a C++ compiler or
                                        # triton is there; compiling takes minutes, then steps are faster)
     fused_optim: bool = True           # Adam/SGD steps as torch's fused kernel (same update, one pass)
-    matmul_convs: bool = True          # CPU: convolutions onto ≤ 16 output pixels as one GEMM (faster
-                                       # than oneDNN there; same weights)
+    matmul_convs: bool = True          # CPU: wide convolutions onto ≤ 16 output pixels as one GEMM
+                                       # (faster than oneDNN there; same weights)
     device: str = "auto"               # auto | cpu | cuda | cuda:N
     num_workers: int = -1              # DataLoader workers; -1: none on CPU, up to 8 per GPU process
     threads: int = 0                   # torch intra-op threads on CPU (0: torch's default)
