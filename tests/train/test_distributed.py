@@ -83,7 +83,7 @@ def test_two_processes_agree_match_one_process_and_resume_exactly(tmp_path):
         if name == "G.main.0.weight":
             assert (x[:, 3:] - y[:, 3:]).abs().max() <= 2 * cfg.model.g_lr * 3
             x, y = x[:, :3], y[:, :3]
-        torch.testing.assert_close(x, y, rtol=1e-4, atol=1e-6, msg=name)
+        torch.testing.assert_close(x, y, rtol=1e-4, atol=1e-5, msg=name)  # a tenth of one Adam step (lr 1e-4)
     for x, y in zip(logs(ddp), logs(one)):
         assert x["step"] == y["step"]
         for k in LOSSES:
