@@ -35,6 +35,7 @@ from i2i.config import RunConfig
 from i2i.errors import I2IError
 from i2i.report import read_metrics
 from i2i.train import checkpoint
+from i2i.train.logger import TIMINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "results" / "crash" / "results.json"
@@ -170,7 +171,7 @@ def compare(a: Path, b: Path) -> dict:
     same_w = wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
     same_s = equal(checkpoint.load_state(pa), checkpoint.load_state(pb))
     rows = [[json.loads(l) for l in (r / "logs" / "metrics.jsonl").read_text().splitlines()] for r in (a, b)]
-    strip = lambda rs: [{k: v for k, v in r.items() if k not in ("steps_per_s", "data_wait")} for r in rs]
+    strip = lambda rs: [{k: v for k, v in r.items() if k not in TIMINGS} for r in rs]
     _, notes = read_metrics(b / "logs" / "metrics.jsonl")
     return {"final_checkpoints": [pa.name, pb.name], "bit_identical_weights": same_w,
             "bit_identical_state": same_s, "log_steps_once_each": [r["step"] for r in rows[1]] == [r["step"] for r in rows[0]],

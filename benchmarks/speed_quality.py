@@ -20,6 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import yaml
 from record import flat, summarise
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +29,7 @@ SETTINGS = {"default": [], "plain": PLAIN, "fp32": PLAIN + ["amp=none"], "compil
 
 
 def one(config: Path, setting: str, seed: int, out: Path, threads: int) -> dict:
-    method = (ROOT / config).read_text().split("method:", 1)[1].split()[0]
+    method = yaml.safe_load((ROOT / config).read_text())["method"]
     run = out / f"{setting}-seed{seed}"
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     start = time.perf_counter()

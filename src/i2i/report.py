@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from .errors import I2IError
+from .train.logger import TIMINGS
 
 MAX_GRIDS = 12      # sample grids shown over time (thinned evenly, first and last kept)
 MAX_TABLES = 24     # evaluation JSON files shown
@@ -281,7 +282,7 @@ def header(run: Path, cfg: dict, info: dict, series: dict) -> list[str]:
 def curves(series: dict) -> list[str]:
     if not series:
         return []
-    side = ("lr_factor", "steps_per_s", "data_wait")  # the trainer's own figures, not losses
+    side = ("lr_factor", *TIMINGS)  # the trainer's own figures, not losses
     out = ["<h2>Losses</h2>",
            '<div class="charts">' + "".join(chart(k, v) for k, v in series.items() if k not in side) + "</div>"]
     if any(k in series for k in side):

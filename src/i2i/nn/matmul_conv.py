@@ -25,19 +25,24 @@ class MatmulConv2d(nn.Conv2d):
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.kernel_size, self.stride, self.padding, self.dilation
         return (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1, (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
 
-    def uses_gemm(self, x: torch.Tensor) -> bool:
+    def gemm_output(self, x: torch.Tensor) -> tuple[int, int] | None:
+        """The output size when this call should run as a GEMM, else None."""
         if x.device.type != "cpu" or self.groups != 1 or self.padding_mode != "zeros" \
                 or isinstance(self.padding, str) or x.dim() != 4:
-            return False
+            return None
         ho, wo = self.output_size(*x.shape[2:])
-        return ho * wo <= MAX_POSITIONS and self.out_channels >= MIN_OUT_CHANNELS \
-            and self.in_channels * self.kernel_size[0] * self.kernel_size[1] >= MIN_REDUCTION
+        wide = self.out_channels >= MIN_OUT_CHANNELS and \
+            self.in_channels * self.kernel_size[0] * self.kernel_size[1] >= MIN_REDUCTION
+        return (ho, wo) if wide and ho * wo <= MAX_POSITIONS else None
+
+    def uses_gemm(self, x: torch.Tensor) -> bool:
+        return self.gemm_output(x) is not None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.uses_gemm(x):
+        size = self.gemm_output(x)
+        if size is None:
             return super().forward(x)
-        n = x.shape[0]
-        ho, wo = self.output_size(*x.shape[2:])
+        (ho, wo), n = size, x.shape[0]
         cols = F.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)  # N × C·k·k × L
         cols = cols.transpose(1, 2).reshape(n * ho * wo, -1)
         weight = self.weight.reshape(self.out_channels, -1).t()
