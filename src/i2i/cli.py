@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -376,8 +377,16 @@ def main(argv=None) -> int:
     handler = {"train": cmd_train, "translate": cmd_translate, "eval": cmd_eval, "sample": cmd_sample,
                "generate": cmd_generate, "summary": cmd_summary, "metric": cmd_metric,
                **TOOLS}
+    code = run_command(handler[args.command], args)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under torchrun: end past the teardown that can abort gloo
+        from .train.distributed import leave
+        leave(code)
+    return code
+
+
+def run_command(handler, args) -> int:
     try:
-        return handler[args.command](args)
+        return handler(args)
     except I2IError as e:
         print(f"i2i: error: {e}", file=sys.stderr)
         return 2

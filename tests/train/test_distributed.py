@@ -151,3 +151,16 @@ def test_the_trainer_refuses_a_batch_that_does_not_split_before_writing_anything
                                        r"use a multiple of 2$"):
         Trainer(cfg, tmp_path / "r", world=World(rank=0, size=2))  # refused before any collective
     assert not (tmp_path / "r").exists()
+
+
+def test_a_torchrun_process_leaves_with_its_code_and_its_output_flushed():
+    # Under torchrun the CLI ends through distributed.leave (os._exit past the interpreter's
+    # teardown, where gloo could abort): the error line and the exit code must still come out.
+    env = {**os.environ, "WORLD_SIZE": "2", "RANK": "1", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "i2i", "train", "stargan", "--data", "shapes", "no_such_key=1"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert [line for line in done.stderr.splitlines() if line.startswith("i2i: error:")] != []
+    script = "import sys; from i2i.train.distributed import leave; print('out', end=''); sys.stderr.write('err'); leave(3)"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (3, "out", "err")
