@@ -1,6 +1,9 @@
+import copy
+
 import pytest
 import torch
 
+from i2i import losses
 from i2i.methods.base import DataInfo, available, get_method
 from i2i.methods.stargan import StarGAN, StarGANConfig
 
@@ -179,3 +182,32 @@ def test_gp_fp32_under_bf16_takes_a_float32_penalty_and_leaves_d_trainable():
     # the same losses but for bf16 rounding in the penalty
     assert logs[True][0]["D/loss_gp"] == pytest.approx(logs[False][0]["D/loss_gp"], rel=0.05, abs=1e-3)
     assert logs[True][0]["D/loss_real"] == logs[False][0]["D/loss_real"]
+
+
+def test_a_g_step_reuses_the_d_steps_fake_and_gets_the_gradient_of_a_fresh_pass():
+    torch.manual_seed(0)
+    m = tiny()
+    batch = {"image": torch.rand(4, 3, 16, 16) * 2 - 1, "label": torch.randint(0, 2, (4, 5)).float()}
+    m.train_step(batch, step=0)  # D only
+    calls, seen = [], {}
+    m.G.register_forward_hook(lambda mod, inp, out: calls.append((inp[0].detach(), inp[1])))
+
+    def before_g_update(opt, *_):  # G's gradient and weights, just before its update
+        seen["grads"] = [p.grad.clone() for p in m.G.parameters()]
+        seen["G"] = copy.deepcopy(m.G)
+    m.optimizers()["G"].register_step_pre_hook(before_g_update)
+    logs = m.train_step(batch, step=1)
+    assert len(calls) == 2  # G(x, c_trg) once for both D and G, then the way back: not three passes
+
+    # L_G from fresh passes of the same G through the updated D.
+    (x_real, c_trg), (_, c_org) = calls
+    G = seen["G"]
+    x_fake = G(x_real, c_trg)
+    fake_src, fake_cls = m.D(x_fake)
+    label_trg = c_trg  # single-label slices and binary attributes: the condition is the label
+    terms = {"G/loss_fake": losses.wgan_generator_loss(fake_src), "G/loss_rec": losses.l1(x_real, G(x_fake, c_org)),
+             "G/loss_cls": m.classification_loss(fake_cls, label_trg, None)}
+    assert {k: pytest.approx(v.item(), rel=1e-6) for k, v in terms.items()} == {k: logs[k] for k in terms}
+    m.weighted(terms).backward()
+    for p, g in zip(G.parameters(), seen["grads"]):
+        assert torch.allclose(p.grad, g, rtol=1e-5, atol=1e-7)

@@ -225,12 +225,15 @@ class StarGAN(Method):
         c_trg = self.as_condition(label_trg, mask_trg)
         if step < cfg.warmup_steps:
             return self.identity_step(x_real, c_org) if labelled else {}
-        logs = {}
+        logs, g_step = {}, (step + 1) % cfg.n_critic == 0
 
         # Discriminator: L_D = −L_adv + λ_cls·L_cls^r, L_adv with gradient penalty.
         with self.autocast():
-            with torch.no_grad():
-                x_fake = self.G(x_real, c_trg)
+            # On a G step this fake, with its graph, is also G's: G is unchanged until its own
+            # update, so computing G(x, c) again there (as the official code does) repeats it.
+            with torch.set_grad_enabled(g_step):
+                fake = self.G(x_real, c_trg)
+            x_fake = fake.detach()
             # One D pass over real and fake: D has no normalisation, so it is the paper's two passes.
             src, cls = self.D(torch.cat([x_real, x_fake]))
             (out_src, fake_src), out_cls = src.chunk(2), cls[:len(x_real)]
@@ -253,9 +256,9 @@ class StarGAN(Method):
         logs.update(terms)
 
         # Generator, every n_critic-th iteration: L_G = L_adv + λ_rec·L_rec + λ_cls·L_cls^f.
-        if (step + 1) % cfg.n_critic == 0:
+        if g_step:
             with frozen(self.D), self.autocast():  # D's weight gradients would be discarded
-                x_fake = self.G(x_real, c_trg)
+                x_fake = fake
                 fake_src, fake_cls = self.D(x_fake)
                 terms = {"G/loss_fake": losses.wgan_generator_loss(fake_src)}
                 if labelled:  # the way back needs the source's labels
