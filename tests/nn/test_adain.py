@@ -1,4 +1,5 @@
 import torch
+import torch.nn.functional as F
 
 from i2i.nn.adain import AdaIN, AdainResBlock, HighPass
 from i2i.nn.residual import PreActResBlock
@@ -30,3 +31,13 @@ def test_block_shapes_and_the_dropped_shortcut_with_the_high_pass_skip():
     assert AdainResBlock(8, 4, style_dim=4, upsample=True)(x, s).shape == (2, 4, 16, 16)
     block = AdainResBlock(8, 8, style_dim=4, w_hpf=1)
     torch.testing.assert_close(block(x, s), block.residual(x, s))
+
+
+def test_shortcuts_pool_or_upsample_on_the_narrow_side_and_equal_the_official_order():
+    # Official: ResBlk convolves (1x1) then pools; AdainResBlk upsamples then convolves.
+    x = torch.randn(2, 8, 8, 8)
+    down = PreActResBlock(8, 16, downsample=True)
+    torch.testing.assert_close(down.shortcut(x), F.avg_pool2d(down.conv1x1(x), 2), atol=1e-6, rtol=1e-5)
+    up = AdainResBlock(8, 4, style_dim=4, upsample=True)
+    torch.testing.assert_close(up.shortcut(x), up.conv1x1(F.interpolate(x, scale_factor=2, mode="nearest")),
+                               atol=1e-6, rtol=1e-5)

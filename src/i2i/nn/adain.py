@@ -34,9 +34,11 @@ class AdainResBlock(nn.Module):
         self.actv = nn.LeakyReLU(0.2)
 
     def shortcut(self, x):
-        if self.upsample:
-            x = F.interpolate(x, scale_factor=2, mode="nearest")
-        return self.conv1x1(x) if self.conv1x1 is not None else x
+        # Official order: upsample, then the 1x1 conv. Nearest upsampling copies pixels and a
+        # 1x1 conv acts per pixel, so converting first is the same result on a quarter of the pixels.
+        if self.conv1x1 is not None:
+            x = self.conv1x1(x)
+        return F.interpolate(x, scale_factor=2, mode="nearest") if self.upsample else x
 
     def residual(self, x, s):
         x = self.actv(self.norm1(x, s))

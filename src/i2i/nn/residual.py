@@ -52,9 +52,12 @@ class PreActResBlock(nn.Module):
         self.actv = nn.LeakyReLU(0.2)
 
     def shortcut(self, x):
-        if self.conv1x1 is not None:
-            x = self.conv1x1(x)
-        return F.avg_pool2d(x, 2) if self.downsample else x
+        # The official code convolves, then pools. A bias-free 1x1 conv and 2x2 average pooling
+        # commute (both linear), so pooling first gives the same result with the conv on a
+        # quarter of the pixels.
+        if self.downsample:
+            x = F.avg_pool2d(x, 2)
+        return self.conv1x1(x) if self.conv1x1 is not None else x
 
     def residual(self, x):
         x = self.conv1(self.actv(self.norm1(x)))
