@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from i2i.methods.base import DataInfo, get_method
+from i2i.methods.base import DataInfo, frozen, get_method
 from i2i.methods.stargan_v2 import Discriminator, Generator, MappingNetwork, StarGANv2, StarGANv2Config, StyleEncoder
 
 # (img, K, G w_hpf 1, G w_hpf 0, F, E, D) measured on clovaai/stargan-v2
@@ -67,6 +67,43 @@ def test_one_training_step_updates_every_trained_network_and_logs_the_paper_loss
     assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
     for k, net in m.networks().items():
         assert any(not torch.equal(a, b) for a, b in zip(before[k], net.parameters())), k
+
+
+def official_step(m, b, step=0):
+    """train_step as the official solver runs it: every G output from a fresh pass of G."""
+    x_real, x_ref, x_ref2 = b["image"].chunk(3)
+    y_org, y_trg, _ = b["label"].chunk(3)
+    z_trg, z_trg2 = torch.randn(2, x_real.size(0), m.cfg.latent_dim)
+    opt = m.optimizers()
+    for kind, guide in (("latent", z_trg), ("ref", x_ref)):
+        loss, _ = m.d_loss(x_real, y_org, y_trg, guide, kind, None)
+        opt["discriminator"].zero_grad(set_to_none=True)
+        loss.backward()
+        opt["discriminator"].step()
+    for kind, guides, trained in (("latent", (z_trg, z_trg2), ("generator", "mapping_network", "style_encoder")),
+                                  ("ref", (x_ref, x_ref2), ("generator",))):
+        with frozen(*[net for name, net in m.networks().items() if name not in trained]):
+            loss, _ = m.g_loss(x_real, y_org, y_trg, guides, kind, None, m.lambda_ds(step))
+            for name in trained:
+                opt[name].zero_grad(set_to_none=True)
+            loss.backward()
+        for name in trained:
+            opt[name].step()
+    m.update_ema()
+
+
+def test_one_encoding_of_x_real_serves_both_d_steps_and_the_latent_g_step_with_the_official_result():
+    ours, theirs = tiny(), tiny()
+    calls = []
+    ours.generator.from_rgb.register_forward_hook(lambda *_: calls.append(1))
+    torch.manual_seed(5)
+    ours.train_step(batch(), step=0)
+    torch.manual_seed(5)
+    official_step(theirs, batch())
+    assert len(calls) == 4  # x_real for D, D and G latent; x_real for G ref; the two ways back (official: 8)
+    for name, net in ours.networks().items():
+        for (key, a), b in zip(net.state_dict().items(), theirs.networks()[name].state_dict().values()):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=f"{name}.{key}")
 
 
 def test_reference_guided_step_leaves_mapping_network_alone():

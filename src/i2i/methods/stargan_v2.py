@@ -87,12 +87,22 @@ class Generator(nn.Module):
             self.hpf = HighPass(w_hpf)
 
     def forward(self, x, s, masks=None):
+        return self.render(self.encoding(x, masks), s, masks)
+
+    def encoding(self, x, masks=None):
+        """The encoder's output (and the maps the high-pass skip adds back). It does not depend on
+        the style, so one encoding serves every style rendered from the same image."""
         x = self.from_rgb(x)
         cache = {}
         for block in self.encode:
             if masks is not None and x.size(2) in (32, 64, 128):
                 cache[x.size(2)] = x
             x = block(x)
+        return x, cache
+
+    def render(self, encoded, s, masks=None):
+        """The decoder: an encoding in style s."""
+        x, cache = encoded
         for block in self.decode:
             x = block(x, s)
             if masks is not None and x.size(2) in (32, 64, 128):
@@ -100,6 +110,11 @@ class Generator(nn.Module):
                 mask = F.interpolate(mask, size=x.size(2), mode="bilinear")
                 x = x + self.hpf(mask * cache[x.size(2)])
         return self.to_rgb(x)
+
+    def compile(self, *args, **kwargs):
+        # The method calls the two halves directly to share an encoding; compile those.
+        self.encoding = torch.compile(self.encoding, *args, **kwargs)
+        self.render = torch.compile(self.render, *args, **kwargs)
 
 
 class MappingNetwork(nn.Module):
@@ -219,8 +234,12 @@ class StarGANv2(Method):
         masks = self.mask(x_real)
         opt = self.optimizers()
         logs = {}
+        # G is unchanged until the latent-guided G update, so one encoding of x_real, with its
+        # graph, serves both D steps and that update, where the official code encodes it four times.
+        with self.autocast():
+            encoded = self.generator.encoding(x_real, masks)
         for kind, guide in (("latent", z_trg), ("ref", x_ref)):
-            d_loss, d_logs = self.d_loss(x_real, y_org, y_trg, guide, kind, masks)
+            d_loss, d_logs = self.d_loss(x_real, y_org, y_trg, guide, kind, masks, encoded)
             opt["discriminator"].zero_grad(set_to_none=True)
             d_loss.backward()
             opt["discriminator"].step()
@@ -230,13 +249,14 @@ class StarGANv2(Method):
                                       ("ref", (x_ref, x_ref2), ("generator",))):
             idle = [net for name, net in self.networks().items() if name not in trained]
             with frozen(*idle):
-                g_loss, g_logs = self.g_loss(x_real, y_org, y_trg, guides, kind, masks, lambda_ds)
+                g_loss, g_logs = self.g_loss(x_real, y_org, y_trg, guides, kind, masks, lambda_ds, encoded)
                 for name in trained:
                     opt[name].zero_grad(set_to_none=True)
                 g_loss.backward()
             for name in trained:
                 opt[name].step()
             logs.update({f"G/{kind}_{k}": v for k, v in g_logs.items()})
+            encoded = None  # G has changed
         self.update_ema()
         logs["G/lambda_ds"] = torch.tensor(lambda_ds)
         return {k: float(v) for k, v in logs.items()}
@@ -258,27 +278,32 @@ class StarGANv2(Method):
             return (self.mapping_network_ema if ema else self.mapping_network)(guide, y)
         return (self.style_encoder_ema if ema else self.style_encoder)(guide, y)
 
-    def d_loss(self, x_real, y_org, y_trg, guide, kind, masks):
+    def encode(self, x_real, masks, encoded=None):
+        """G's encoding of x_real: `encoded` when given (computed by the same G), else a fresh one."""
+        return self.generator.encoding(x_real, masks) if encoded is None else encoded
+
+    def d_loss(self, x_real, y_org, y_trg, guide, kind, masks, encoded=None):
         x_real = x_real.detach().requires_grad_(True)
         with self.autocast():
             out = self.discriminator(x_real, y_org)
             loss_real = losses.nonsaturating_loss(out, real=True)
             loss_reg = losses.r1_penalty(out, x_real)
             with torch.no_grad():
-                x_fake = self.generator(x_real, self.style(guide, y_trg, kind), masks)
+                x_fake = self.generator.render(self.encode(x_real, masks, encoded), self.style(guide, y_trg, kind), masks)
             loss_fake = losses.nonsaturating_loss(self.discriminator(x_fake, y_trg), real=False)
         loss = loss_real + loss_fake + self.cfg.lambda_reg * loss_reg
         return loss, {"real": loss_real.detach(), "fake": loss_fake.detach(), "reg": loss_reg.detach()}
 
-    def g_loss(self, x_real, y_org, y_trg, guides, kind, masks, lambda_ds):
+    def g_loss(self, x_real, y_org, y_trg, guides, kind, masks, lambda_ds, encoded=None):
         c = self.cfg
         with self.autocast():
             s_trg = self.style(guides[0], y_trg, kind)
-            x_fake = self.generator(x_real, s_trg, masks)
+            encoded = self.encode(x_real, masks, encoded)  # both outputs below share it
+            x_fake = self.generator.render(encoded, s_trg, masks)
             loss_adv = losses.nonsaturating_loss(self.discriminator(x_fake, y_trg), real=True)
             loss_sty = losses.l1(self.style_encoder(x_fake, y_trg), s_trg)
             with torch.no_grad():  # the official code detaches the second output
-                x_fake2 = self.generator(x_real, self.style(guides[1], y_trg, kind), masks)
+                x_fake2 = self.generator.render(encoded, self.style(guides[1], y_trg, kind), masks)
             loss_ds = losses.l1(x_fake, x_fake2)
             s_org = self.style_encoder(x_real, y_org)
             x_rec = self.generator(x_fake, s_org, self.mask(x_fake))
