@@ -79,16 +79,6 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def bf16_units() -> str:
-    """What runs bf16 matrix work on this CPU: AMX tiles (Intel), AVX-512-bf16 dot products, or
-    neither. The speed-ups differ a lot between them (docs/speed.md)."""
-    try:
-        flags = set(Path("/proc/cpuinfo").read_text().split())
-    except OSError:
-        return "unknown"
-    return "amx" if "amx_bf16" in flags else "avx512_bf16" if "avx512_bf16" in flags else "none"
-
-
 # -- measurement helpers (run in the child) ----------------------------------------------------
 def rss_mb() -> float:
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -426,7 +416,8 @@ def main(argv=None) -> int:
                 row["load_before"] = [round(x, 2) for x in load]
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-    report = {"machine": {"cpu": cpu_name(), "bf16_units": bf16_units(), "cores": os.cpu_count(),
+    from i2i.train.runtime import cpu_bf16_units
+    report = {"machine": {"cpu": cpu_name(), "bf16_units": cpu_bf16_units(), "cores": os.cpu_count(),
                           "threads": a.threads, "torch": torch.__version__},
               "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
               "repeats": a.repeats, "warmup": a.warmup, "rows": rows, "table": table(rows)}

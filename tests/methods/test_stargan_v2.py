@@ -164,3 +164,14 @@ def test_warmup_trains_generator_and_style_encoder_as_an_autoencoder_only():
     assert all(torch.equal(a, b) for a, b in zip(d0, m.discriminator.parameters()))
     assert all(torch.equal(a, b) for a, b in zip(f0, m.mapping_network.parameters()))
     assert "D/latent_reg" in m.train_step(batch(), step=1)
+
+
+def test_compiling_the_generator_compiles_both_halves_and_keeps_its_outputs_and_names():
+    torch.manual_seed(0)
+    g = Generator(16, 8, 16, 0, 4)
+    x, s = torch.randn(2, 3, 16, 16), torch.randn(2, 8)
+    names, eager = list(g.state_dict()), g(x, s)
+    g.compile()
+    assert all(hasattr(getattr(g, half), "_torchdynamo_orig_callable") for half in ("encoding", "render"))
+    torch.testing.assert_close(g(x, s), eager, rtol=1e-4, atol=1e-5)
+    assert list(g.state_dict()) == names

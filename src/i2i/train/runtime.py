@@ -21,12 +21,18 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def cpu_has_bf16() -> bool:
+def cpu_bf16_units() -> str:
+    """What runs bf16 matrix work on this CPU: "amx" tiles (Intel), "avx512_bf16" dot products,
+    or "none". The speed-ups differ a lot between the two (docs/speed.md)."""
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        flags = set(Path("/proc/cpuinfo").read_text().split())
     except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+        return "none"
+    return "amx" if "amx_bf16" in flags else "avx512_bf16" if "avx512_bf16" in flags else "none"
+
+
+def cpu_has_bf16() -> bool:
+    return cpu_bf16_units() != "none"
 
 
 def pick_amp(name: str, device: torch.device) -> torch.dtype | None:
