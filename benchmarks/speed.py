@@ -7,6 +7,10 @@ iteration from the user's checkout, at the same config, and the ratio.
                                [--repeats 3] [--official stargan=PATH stargan_v2=PATH]
                                [--pair bf16-cl]   # that setting and the official code, unit by unit
 
+--device cuda (the default where a GPU is present) runs both sides on the GPU: the images are
+made there, cuDNN picks its kernels for the fixed sizes (cudnn.benchmark, as the official mains
+set it), every timed unit ends with a synchronize, and the peak GPU memory is recorded.
+
 Every measurement runs in a fresh child process (so peak RSS is that measurement's own), one
 after another, with all cores; --pair runs one setting and the official code in one process,
 alternating their timed units, which keeps the ratio fair when the machine's load changes
@@ -88,9 +92,17 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def sync() -> None:
+    """Wait for queued GPU work, so a host clock times what was launched (a no-op on CPU)."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 def timed(fn) -> float:
+    sync()
     start = time.perf_counter()
     fn()
+    sync()
     return time.perf_counter() - start
 
 
@@ -109,7 +121,7 @@ def latency(fn, n: int = 5) -> float:
 
 
 # -- i2i -----------------------------------------------------------------------------------
-def i2i_case(spec: dict, setting: str):
+def i2i_case(spec: dict, setting: str, device: torch.device):
     """(method, batch maker, timed unit -> (seconds, images), latency fn)."""
     from i2i.config import RunConfig
     from i2i.methods.base import DataInfo, get_method
@@ -125,19 +137,18 @@ def i2i_case(spec: dict, setting: str):
         info = DataInfo(size, domains=["cat", "dog", "wild"])
     else:
         info = DataInfo(size, domains=["A", "B"])
-    method = get_method(name)(cfg.model, info)
-    apply_runtime(method, cfg.train, torch.device("cpu"))
+    method = get_method(name)(cfg.model, info).to(device)
+    apply_runtime(method, cfg.train, device)
     method.optimizers()
     method.train()
     fmt = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
 
     def img(n):
-        return (torch.rand(n, 3, size, size) * 2 - 1).contiguous(memory_format=fmt)
+        return (torch.rand(n, 3, size, size, device=device) * 2 - 1).contiguous(memory_format=fmt)
 
     if name == "stargan":
         def batch():
-            hair = torch.nn.functional.one_hot(torch.randint(3, (bs,)), 3).float()
-            return {"image": img(bs), "label": torch.cat([hair, torch.randint(2, (bs, 2)).float()], 1)}
+            return {"image": img(bs), "label": celeba_labels(bs, device)}
         n_critic = cfg.model.n_critic
 
         def unit():
@@ -147,18 +158,24 @@ def i2i_case(spec: dict, setting: str):
         x1, target = img(1), batch()["label"][:1]
     elif name == "stargan_v2":
         def batch():
-            y = torch.randint(3, (bs,))
-            y_ref = torch.randint(3, (bs,))
+            y = torch.randint(3, (bs,), device=device)
+            y_ref = torch.randint(3, (bs,), device=device)
             return {"image": img(3 * bs), "label": torch.cat([y, y_ref, y_ref])}
 
         def unit():
             return timed(lambda: method.train_step(batch(), 0)), bs, {}
-        x1, target = img(1), torch.tensor([1])
+        x1, target = img(1), torch.tensor([1], device=device)
     else:
         def unit():
             return timed(lambda: method.train_step({"A": img(bs), "B": img(bs)}, 0)), bs, {}
-        x1, target = img(1), torch.tensor([1])
+        x1, target = img(1), torch.tensor([1], device=device)
     return unit, lambda: method.translate(x1, target)
+
+
+def celeba_labels(n: int, device: torch.device) -> torch.Tensor:
+    """StarGAN's 5 CelebA labels: one of 3 hair colours, then Male and Young."""
+    hair = torch.nn.functional.one_hot(torch.randint(3, (n,), device=device), 3).float()
+    return torch.cat([hair, torch.randint(2, (n, 2), device=device).float()], 1)
 
 
 # -- the official code -----------------------------------------------------------------------
@@ -193,7 +210,7 @@ def stub_missing(names: list[str]) -> list[str]:
     return stubbed
 
 
-def official_stargan(path: Path, spec: dict):
+def official_stargan(path: Path, spec: dict, device: torch.device):
     """yunjey/stargan solver.py's train() iteration with its G, D, gradient_penalty and
     classification_loss (CelebA, 5 attributes, n_critic 5)."""
     sys.path.insert(0, str(path))
@@ -201,18 +218,17 @@ def official_stargan(path: Path, spec: dict):
     import model as their_model
     import solver as their_solver
     size, bs, n_critic = spec["size"], spec["batch"], 5
-    G = their_model.Generator(64, 5, 6)
-    D = their_model.Discriminator(size, 64, 5, 6)
+    G = their_model.Generator(64, 5, 6).to(device)
+    D = their_model.Discriminator(size, 64, 5, 6).to(device)
     g_opt = torch.optim.Adam(G.parameters(), 1e-4, [0.5, 0.999])
     d_opt = torch.optim.Adam(D.parameters(), 1e-4, [0.5, 0.999])
-    this = types.SimpleNamespace(device=torch.device("cpu"))
+    this = types.SimpleNamespace(device=device)
     gp = lambda y, x: their_solver.Solver.gradient_penalty(this, y, x)  # noqa: E731
     cls_loss = lambda l, t: their_solver.Solver.classification_loss(this, l, t, "CelebA")  # noqa: E731
 
     def iteration(i):  # solver.py train(), steps 1-3, line for line
-        hair = torch.nn.functional.one_hot(torch.randint(3, (bs,)), 3).float()
-        x_real, label_org = torch.rand(bs, 3, size, size) * 2 - 1, torch.cat([hair, torch.randint(2, (bs, 2)).float()], 1)
-        label_trg = label_org[torch.randperm(label_org.size(0))]
+        x_real, label_org = torch.rand(bs, 3, size, size, device=device) * 2 - 1, celeba_labels(bs, device)
+        label_trg = label_org[torch.randperm(label_org.size(0), device=device)]
         c_org, c_trg = label_org.clone(), label_trg.clone()
         out_src, out_cls = D(x_real)
         d_loss_real = -torch.mean(out_src)
@@ -220,7 +236,7 @@ def official_stargan(path: Path, spec: dict):
         x_fake = G(x_real, c_trg)
         out_src, out_cls = D(x_fake.detach())
         d_loss_fake = torch.mean(out_src)
-        alpha = torch.rand(x_real.size(0), 1, 1, 1)
+        alpha = torch.rand(x_real.size(0), 1, 1, 1, device=device)
         x_hat = (alpha * x_real.data + (1 - alpha) * x_fake.data).requires_grad_(True)
         out_src, _ = D(x_hat)
         d_loss_gp = gp(out_src, x_hat)
@@ -245,11 +261,11 @@ def official_stargan(path: Path, spec: dict):
     def unit():
         t_d, t_dg = timed(lambda: iteration(0)), timed(lambda: iteration(n_critic - 1))
         return (n_critic - 1) * t_d + t_dg, n_critic * bs, {"t_D": t_d, "t_DG": t_dg}
-    x1, c1 = torch.rand(1, 3, size, size) * 2 - 1, torch.tensor([[1.0, 0, 0, 1, 0]])
+    x1, c1 = torch.rand(1, 3, size, size, device=device) * 2 - 1, torch.tensor([[1.0, 0, 0, 1, 0]], device=device)
     return unit, lambda: G(x1, c1), stubbed
 
 
-def official_stargan_v2(path: Path, spec: dict):
+def official_stargan_v2(path: Path, spec: dict, device: torch.device):
     """clovaai/stargan-v2 core/solver.py's train() iteration with its build_model, compute_d_loss,
     compute_g_loss and moving_average (AFHQ: 3 domains, w_hpf 0, λ_ds 2)."""
     sys.path.insert(0, str(path))
@@ -266,6 +282,8 @@ def official_stargan_v2(path: Path, spec: dict):
     nets, nets_ema = their_solver.build_model(args)
     for net in nets.values():
         net.apply(their_utils.he_init)
+    for net in (*nets.values(), *nets_ema.values()):
+        net.to(device)
     optims = Munch({k: torch.optim.Adam(params=net.parameters(), lr=args.f_lr if k == "mapping_network" else args.lr,
                                         betas=[args.beta1, args.beta2], weight_decay=args.weight_decay)
                     for k, net in nets.items()})
@@ -275,9 +293,9 @@ def official_stargan_v2(path: Path, spec: dict):
             o.zero_grad()
 
     def iteration():  # core/solver.py train(), line for line (masks None: w_hpf 0)
-        x_real, x_ref, x_ref2 = (torch.rand(bs, 3, size, size) * 2 - 1 for _ in range(3))
-        y_org, y_trg = torch.randint(3, (bs,)), torch.randint(3, (bs,))
-        z_trg, z_trg2 = torch.randn(bs, 16), torch.randn(bs, 16)
+        x_real, x_ref, x_ref2 = (torch.rand(bs, 3, size, size, device=device) * 2 - 1 for _ in range(3))
+        y_org, y_trg = torch.randint(3, (bs,), device=device), torch.randint(3, (bs,), device=device)
+        z_trg, z_trg2 = torch.randn(bs, 16, device=device), torch.randn(bs, 16, device=device)
         d_loss, _ = their_solver.compute_d_loss(nets, args, x_real, y_org, y_trg, z_trg=z_trg, masks=None)
         reset_grad()
         d_loss.backward()
@@ -301,17 +319,17 @@ def official_stargan_v2(path: Path, spec: dict):
 
     def unit():
         return timed(iteration), bs, {}
-    x1, y1 = torch.rand(1, 3, size, size) * 2 - 1, torch.tensor([1])
-    return unit, lambda: nets_ema.generator(x1, nets_ema.mapping_network(torch.randn(1, 16), y1)), stubbed
+    x1, y1, z1 = torch.rand(1, 3, size, size, device=device) * 2 - 1, torch.tensor([1], device=device), torch.randn(1, 16, device=device)
+    return unit, lambda: nets_ema.generator(x1, nets_ema.mapping_network(z1, y1)), stubbed
 
 
 # -- child: one measurement ----------------------------------------------------------------------
-def build_case(spec: dict, setting: str, official: str | None):
+def build_case(spec: dict, setting: str, official: str | None, device: torch.device):
     """(timed unit, single-image translation, extra facts) of one setting."""
     if setting != "official":
-        return (*i2i_case(spec, setting), {})
+        return (*i2i_case(spec, setting, device), {})
     build = official_stargan if spec["method"] == "stargan" else official_stargan_v2
-    unit, translate, stubbed = build(Path(official), spec)
+    unit, translate, stubbed = build(Path(official), spec, device)
     return unit, translate, {"stubbed_imports": stubbed}
 
 
@@ -320,10 +338,13 @@ def measure(job: dict) -> list[dict]:
     robin), so a change in the machine's load hits them alike."""
     torch.set_num_threads(job["threads"])
     torch.manual_seed(0)
+    device = torch.device(job.get("device", "cpu"))
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed sizes; both official mains set it too
     spec = {**CONFIGS[job["config"]], "batch": job["batch"], "size": job["size"]}
     settings = job["setting"] if isinstance(job["setting"], list) else [job["setting"]]
     before = rss_mb()
-    cases = [build_case(spec, s, job["official"]) for s in settings]
+    cases = [build_case(spec, s, job["official"], device) for s in settings]
     warm = []
     for unit, _, _ in cases:
         start = time.perf_counter()
@@ -343,7 +364,9 @@ def measure(job: dict) -> list[dict]:
                      "img_per_s": {"median": statistics.median(rates), "min": min(rates), "max": max(rates)},
                      "latency_ms": round(latency(translate) * 1000, 1), "warmup_s": w, **extra})
     for row in rows:  # one process: the peak covers every case in it
-        row.update(peak_rss_mb=round(peak_mb(), 1), rss_growth_mb=round(peak_mb() - before, 1))
+        row.update(peak_rss_mb=round(peak_mb(), 1), rss_growth_mb=round(peak_mb() - before, 1), device=str(device))
+        if device.type == "cuda":
+            row["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
         if len(rows) > 1:
             row["interleaved_with"] = [s for s in settings if s != row["setting"]]
     return rows
@@ -361,7 +384,7 @@ def run_child(job: dict) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| config | setting | img/s median (min–max) | vs official | latency ms | peak RSS MB |",
+    lines = ["| config | setting | img/s median (min–max) | vs official | latency ms | peak MB (RSS, or GPU) |",
              "|---|---|---|---|---|---|"]
     def group(r):  # an interleaved row is compared with the official row of its own process
         return r["config"], "interleaved_with" in r
@@ -374,7 +397,7 @@ def table(rows: list[dict]) -> str:
         ratio = f"{s['median'] / official[group(r)]:.2f}×" if group(r) in official else ""
         name = r["setting"] + (" (interleaved)" if "interleaved_with" in r else "")
         lines.append(f"| {r['config'].split('-')[0]} {r['size']} px b{r['batch']} | {name} | {s['median']:.3f} ({s['min']:.3f}–{s['max']:.3f}) "
-                     f"| {ratio} | {r['latency_ms']} | {r['peak_rss_mb']:.0f} |")
+                     f"| {ratio} | {r['latency_ms']} | {r.get('peak_gpu_mb', r['peak_rss_mb']):.0f} |")
     return "\n".join(lines)
 
 
@@ -391,6 +414,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch", nargs="*", default=[], metavar="CONFIG=N", help="batch size overrides")
     p.add_argument("--size", nargs="*", default=[], metavar="CONFIG=N", help="image size overrides (smoke tests)")
     p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--device", default="auto", help="cpu, cuda or cuda:N; auto: cuda where a GPU is present")
     p.add_argument("--out", type=Path, default=OUT / "results.json")
     p.add_argument("--child", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -398,6 +422,9 @@ def main(argv=None) -> int:
         print(json.dumps(measure(json.loads(a.child))))
         return 0
     official = dict(o.split("=", 1) for o in a.official)
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if a.device == "auto" else a.device
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        p.error(f"--device {device}, but torch sees no CUDA device; use --device cpu")
     for field, pairs in (("batch", a.batch), ("size", a.size)):
         for key, value in (b.split("=", 1) for b in pairs):
             CONFIGS[key][field] = int(value)
@@ -409,7 +436,7 @@ def main(argv=None) -> int:
             jobs.append([a.pair, "official"])
         for setting in jobs:
             job = {"config": config, "setting": setting, "repeats": a.repeats, "warmup": a.warmup,
-                   "threads": a.threads, "official": official.get(method),
+                   "threads": a.threads, "official": official.get(method), "device": device,
                    "batch": CONFIGS[config]["batch"], "size": CONFIGS[config]["size"]}
             load = os.getloadavg()
             for row in run_child(job):
@@ -417,8 +444,12 @@ def main(argv=None) -> int:
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     from i2i.train.runtime import cpu_bf16_units
-    report = {"machine": {"cpu": cpu_name(), "bf16_units": cpu_bf16_units(), "cores": os.cpu_count(),
-                          "threads": a.threads, "torch": torch.__version__},
+    machine = {"cpu": cpu_name(), "bf16_units": cpu_bf16_units(), "cores": os.cpu_count(),
+               "threads": a.threads, "torch": torch.__version__, "device": device}
+    if device.startswith("cuda"):
+        machine.update(gpu=torch.cuda.get_device_name(device), cuda=torch.version.cuda,
+                       cudnn=torch.backends.cudnn.version())
+    report = {"machine": machine,
               "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
               "repeats": a.repeats, "warmup": a.warmup, "rows": rows, "table": table(rows)}
     a.out.parent.mkdir(parents=True, exist_ok=True)

@@ -67,6 +67,8 @@ def apply_runtime(method, t, device: torch.device) -> list[str]:
     before its optimisers exist (the trainer's and the speed benchmark's one way to do it).
     Returns the names of the networks it compiled."""
     method.amp_dtype = pick_amp(t.amp, device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed training sizes: cuDNN times its kernels once
     if t.channels_last:
         method.to(memory_format=torch.channels_last)
     use_matmul_convs(method, t.matmul_convs)
