@@ -92,15 +92,17 @@ def official_step(m, b, step=0):
     m.update_ema()
 
 
-def test_one_encoding_of_x_real_serves_both_d_steps_and_the_latent_g_step_with_the_official_result():
+def test_shared_encoding_and_latent_fake_give_the_official_result():
     ours, theirs = tiny(), tiny()
-    calls = []
-    ours.generator.from_rgb.register_forward_hook(lambda *_: calls.append(1))
+    encodings, renders = [], []
+    ours.generator.from_rgb.register_forward_hook(lambda *_: encodings.append(1))
+    ours.generator.decode[0].register_forward_hook(lambda *_: renders.append(1))
     torch.manual_seed(5)
     ours.train_step(batch(), step=0)
     torch.manual_seed(5)
     official_step(theirs, batch())
-    assert len(calls) == 4  # x_real for D, D and G latent; x_real for G ref; the two ways back (official: 8)
+    assert len(encodings) == 4  # x_real for D, D and G latent; x_real for G ref; the two ways back (official: 8)
+    assert len(renders) == 7  # D latent's fake is G latent's x_fake (official: 8)
     for name, net in ours.networks().items():
         for (key, a), b in zip(net.state_dict().items(), theirs.networks()[name].state_dict().values()):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=f"{name}.{key}")

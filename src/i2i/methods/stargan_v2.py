@@ -234,12 +234,15 @@ class StarGANv2(Method):
         masks = self.mask(x_real)
         opt = self.optimizers()
         logs = {}
-        # G is unchanged until the latent-guided G update, so one encoding of x_real, with its
-        # graph, serves both D steps and that update, where the official code encodes it four times.
+        # G and F are unchanged until the latent-guided G update, so one encoding of x_real serves
+        # both D steps and that update (the official code encodes it four times), and the latent D
+        # step's fake is that update's x_fake: both are made once, with their graphs.
         with self.autocast():
             encoded = self.generator.encoding(x_real, masks)
+            latent_fake = self.fake(encoded, z_trg, y_trg, "latent", masks)
         for kind, guide in (("latent", z_trg), ("ref", x_ref)):
-            d_loss, d_logs = self.d_loss(x_real, y_org, y_trg, guide, kind, masks, encoded)
+            x_fake = latent_fake[1].detach() if kind == "latent" else None
+            d_loss, d_logs = self.d_loss(x_real, y_org, y_trg, guide, kind, masks, encoded, x_fake)
             opt["discriminator"].zero_grad(set_to_none=True)
             d_loss.backward()
             opt["discriminator"].step()
@@ -249,14 +252,15 @@ class StarGANv2(Method):
                                       ("ref", (x_ref, x_ref2), ("generator",))):
             idle = [net for name, net in self.networks().items() if name not in trained]
             with frozen(*idle):
-                g_loss, g_logs = self.g_loss(x_real, y_org, y_trg, guides, kind, masks, lambda_ds, encoded)
+                made = latent_fake if kind == "latent" else None
+                g_loss, g_logs = self.g_loss(x_real, y_org, y_trg, guides, kind, masks, lambda_ds, encoded, made)
                 for name in trained:
                     opt[name].zero_grad(set_to_none=True)
                 g_loss.backward()
             for name in trained:
                 opt[name].step()
             logs.update({f"G/{kind}_{k}": v for k, v in g_logs.items()})
-            encoded = None  # G has changed
+            encoded = latent_fake = None  # G has changed
         self.update_ema()
         logs["G/lambda_ds"] = torch.tensor(lambda_ds)
         return {k: float(v) for k, v in logs.items()}
@@ -282,24 +286,31 @@ class StarGANv2(Method):
         """G's encoding of x_real: `encoded` when given (computed by the same G), else a fresh one."""
         return self.generator.encoding(x_real, masks) if encoded is None else encoded
 
-    def d_loss(self, x_real, y_org, y_trg, guide, kind, masks, encoded=None):
+    def fake(self, encoded, guide, y_trg, kind, masks):
+        """(s_trg, x_fake): the style of the guide in domains y_trg, and G's rendering of it."""
+        s_trg = self.style(guide, y_trg, kind)
+        return s_trg, self.generator.render(encoded, s_trg, masks)
+
+    def d_loss(self, x_real, y_org, y_trg, guide, kind, masks, encoded=None, x_fake=None):
+        """`x_fake`: the fake of this guide when already made by the same G (else rendered here)."""
         x_real = x_real.detach().requires_grad_(True)
         with self.autocast():
             out = self.discriminator(x_real, y_org)
             loss_real = losses.nonsaturating_loss(out, real=True)
             loss_reg = losses.r1_penalty(out, x_real)
-            with torch.no_grad():
-                x_fake = self.generator.render(self.encode(x_real, masks, encoded), self.style(guide, y_trg, kind), masks)
+            if x_fake is None:
+                with torch.no_grad():
+                    x_fake = self.fake(self.encode(x_real, masks, encoded), guide, y_trg, kind, masks)[1]
             loss_fake = losses.nonsaturating_loss(self.discriminator(x_fake, y_trg), real=False)
         loss = loss_real + loss_fake + self.cfg.lambda_reg * loss_reg
         return loss, {"real": loss_real.detach(), "fake": loss_fake.detach(), "reg": loss_reg.detach()}
 
-    def g_loss(self, x_real, y_org, y_trg, guides, kind, masks, lambda_ds, encoded=None):
+    def g_loss(self, x_real, y_org, y_trg, guides, kind, masks, lambda_ds, encoded=None, made=None):
+        """`made`: (s_trg, x_fake) of guides[0] with their graphs, when already made by the same G and F."""
         c = self.cfg
         with self.autocast():
-            s_trg = self.style(guides[0], y_trg, kind)
             encoded = self.encode(x_real, masks, encoded)  # both outputs below share it
-            x_fake = self.generator.render(encoded, s_trg, masks)
+            s_trg, x_fake = made if made is not None else self.fake(encoded, guides[0], y_trg, kind, masks)
             loss_adv = losses.nonsaturating_loss(self.discriminator(x_fake, y_trg), real=True)
             loss_sty = losses.l1(self.style_encoder(x_fake, y_trg), s_trg)
             with torch.no_grad():  # the official code detaches the second output
