@@ -53,10 +53,11 @@ CONFIGS = {
 }
 # Config overrides on top of each method's defaults, applied as the trainer applies them. "fp32"
 # and "bf16" switch off the kernel and layout choices (fused optimisers, GEMM convolutions on
-# small maps, StarGAN v2's channels_last) to show what each adds. "default" is the library as a
-# user gets it, with train.compile off unless a setting turns it on (auto would compile here,
-# as the official configs' runs are long).
-PLAIN = {"train.fused_optim": False, "train.matmul_convs": False, "train.channels_last": False}
+# small maps, one-conv resampling, StarGAN v2's channels_last) to show what each adds. "default"
+# is the library as a user gets it, with train.compile off unless a setting turns it on (auto
+# would compile here, as the official configs' runs are long).
+PLAIN = {"train.fused_optim": False, "train.matmul_convs": False, "train.resample_convs": False,
+         "train.channels_last": False}
 SETTINGS = {
     "fp32": {"train.amp": "none", **PLAIN},
     "bf16": {"train.amp": "bf16", **PLAIN},
@@ -68,6 +69,8 @@ SETTINGS = {
     "default-nocl": {"train.channels_last": False},
     "default-gp32": {"model.gp_fp32": True},
     "default-compile": {"train.compile": "on"},
+    "default-noresample": {"train.resample_convs": False},
+    "default-noresample-compile": {"train.resample_convs": False, "train.compile": "on"},
     "default-cl-compile": {"train.channels_last": True, "train.compile": "on"},
 }
 DEFAULT_SETTINGS = ["fp32", "bf16", "bf16-fused", "default"]

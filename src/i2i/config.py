@@ -52,6 +52,8 @@ class TrainConfig:
     fused_optim: bool = True           # Adam/SGD steps as torch's fused kernel (same update, one pass)
     matmul_convs: bool = True          # CPU: wide convolutions onto ≤ 16 output pixels as one GEMM
                                        # (faster than oneDNN there; same weights)
+    resample_convs: bool = True        # CPU: a 3x3 conv beside 2x pooling/upsampling (StarGAN v2's blocks)
+                                       # as one stride-2 conv at the low resolution (same weights)
     device: str = "auto"               # auto | cpu | cuda | cuda:N
     num_workers: int = -1              # DataLoader workers; -1: none on CPU, up to 8 per GPU process
     threads: int = 0                   # torch intra-op threads on CPU (0: torch's default)

@@ -139,3 +139,15 @@ def test_compile_auto_only_for_long_runs_with_a_compiler(monkeypatch):
     assert not pick_compile("auto", COMPILE_FROM_STEPS, cpu)
     with pytest.raises(I2IError, match="compile='yes'"):
         pick_compile("yes", 1, cpu)
+
+
+def test_resample_convs_on_by_default_for_stargan_v2_blocks_and_can_be_switched_off():
+    from i2i.methods.base import DataInfo, get_method
+    from i2i.train.runtime import apply_runtime
+    for overrides, expected in (([], True), (["resample_convs=false"], False)):
+        cfg = RunConfig.default("stargan_v2")
+        cfg.apply_overrides(["dim_in=8", "max_conv_dim=16", *overrides])
+        method = get_method("stargan_v2")(cfg.model, DataInfo(32, domains=["a", "b"]))
+        apply_runtime(method, cfg.train, torch.device("cpu"))
+        flags = [m.resample_conv for m in method.modules() if hasattr(m, "resample_conv")]
+        assert flags and all(f is expected for f in flags)

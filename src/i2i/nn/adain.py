@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .resample import upsample_then_conv
+
 
 class AdaIN(nn.Module):
     """(1 + γ(s))·IN(x) + β(s): the style code sets each channel's scale and shift."""
@@ -32,6 +34,7 @@ class AdainResBlock(nn.Module):
         self.conv2 = nn.Conv2d(dim_out, dim_out, 3, 1, 1)
         self.conv1x1 = nn.Conv2d(dim_in, dim_out, 1, 1, 0, bias=False) if dim_in != dim_out else None
         self.actv = nn.LeakyReLU(0.2)
+        self.resample_conv = False  # the upsampling and conv1 as one transposed conv on CPU (nn/resample.py)
 
     def shortcut(self, x):
         # Official order: upsample, then the 1x1 conv. Nearest upsampling copies pixels and a
@@ -42,9 +45,7 @@ class AdainResBlock(nn.Module):
 
     def residual(self, x, s):
         x = self.actv(self.norm1(x, s))
-        if self.upsample:
-            x = F.interpolate(x, scale_factor=2, mode="nearest")
-        x = self.conv1(x)
+        x = upsample_then_conv(self.conv1, x, self.resample_conv) if self.upsample else self.conv1(x)
         return self.conv2(self.actv(self.norm2(x, s)))
 
     def forward(self, x, s):

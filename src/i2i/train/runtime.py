@@ -11,6 +11,7 @@ import torch
 
 from ..errors import I2IError
 from ..nn.matmul_conv import use_matmul_convs
+from ..nn.resample import use_resample_convs
 
 
 def pick_device(name: str) -> torch.device:
@@ -63,8 +64,8 @@ def pick_compile(name: str, steps: int, device: torch.device) -> bool:
 
 
 def apply_runtime(method, t, device: torch.device) -> list[str]:
-    """train.amp, channels_last, matmul_convs, compile and fused_optim on a freshly built method,
-    before its optimisers exist (the trainer's and the speed benchmark's one way to do it).
+    """train.amp, channels_last, matmul_convs, resample_convs, compile and fused_optim on a freshly
+    built method, before its optimisers exist (the trainer's and the speed benchmark's one way to do it).
     Returns the names of the networks it compiled."""
     method.amp_dtype = pick_amp(t.amp, device)
     if device.type == "cuda":
@@ -72,6 +73,7 @@ def apply_runtime(method, t, device: torch.device) -> list[str]:
     if t.channels_last:
         method.to(memory_format=torch.channels_last)
     use_matmul_convs(method, t.matmul_convs)
+    use_resample_convs(method, t.resample_convs)
     compiled = list(method.compilable) if pick_compile(t.compile, t.steps, device) else []
     for name in compiled:  # in place: parameters and state-dict names stay as they are
         getattr(method, name).compile()
