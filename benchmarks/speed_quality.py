@@ -5,8 +5,8 @@ every run with the world's oracle (`i2i eval --json`), and put the figures side 
                                        [--settings default plain] [--seeds 0 1 2] [--jobs 2]
 
 Settings are train.* overrides: "default" is the library as shipped (bf16 autocast where the CPU
-has it, fused optimisers, GEMM convolutions on small maps); "plain" turns the kernel options off;
-"fp32" also turns autocast off. Runs go to --out; the summary to
+has it, fused optimisers, GEMM convolutions on small maps, one-conv resampling); "plain" turns the
+kernel options off; "noresample" only the one-conv resampling; "fp32" also turns autocast off. Runs go to --out; the summary to
 --results (benchmarks/results/speed)/quality_<config>.json.
 """
 from __future__ import annotations
@@ -24,8 +24,9 @@ import yaml
 from record import flat, summarise
 
 ROOT = Path(__file__).resolve().parents[1]
-PLAIN = ["fused_optim=false", "matmul_convs=false"]
-SETTINGS = {"default": [], "plain": PLAIN, "fp32": PLAIN + ["amp=none"], "compile": ["compile=on"]}
+PLAIN = ["fused_optim=false", "matmul_convs=false", "resample_convs=false"]
+SETTINGS = {"default": [], "plain": PLAIN, "fp32": PLAIN + ["amp=none"], "compile": ["compile=on"],
+            "noresample": ["resample_convs=false"]}
 
 
 def one(config: Path, setting: str, seed: int, out: Path, threads: int) -> dict:

@@ -25,6 +25,6 @@ def test_settings_side_by_side_with_oracle_figures(quality, tmp_path, capsys):
     assert [(r["setting"], r["seed"]) for r in report["runs"]] == [("default", 0), ("plain", 0)]
     assert all(0 <= r["shape_kept"] <= 1 and r["target_accuracy.red"] >= 0 for r in report["runs"])
     plain = yaml.safe_load((tmp_path / "runs" / "plain-seed0" / "config.yaml").read_text())["train"]
-    assert plain["fused_optim"] is False and plain["matmul_convs"] is False
+    assert plain["fused_optim"] is False and plain["matmul_convs"] is False and plain["resample_convs"] is False
     assert set(report["summary"]) == {"default", "plain"}
     assert "| shape_kept |" in capsys.readouterr().out
