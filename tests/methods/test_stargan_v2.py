@@ -108,6 +108,28 @@ def test_shared_encoding_and_latent_fake_give_the_official_result():
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=f"{name}.{key}")
 
 
+def test_one_conv_resampling_gives_the_same_step(monkeypatch):
+    from i2i.nn import resample
+    monkeypatch.setattr(resample, "MIN_POSITIONS", 1)  # the one-conv form at this tiny size too
+    calls = []
+    monkeypatch.setattr(resample.F, "conv_transpose2d", lambda *a, **k: calls.append(1) or torch.conv_transpose2d(*a, **k))
+    # float64: some gradients are zero up to rounding (a bias before instance norm), and Adam's
+    # first step turns float32 rounding there into ±lr
+    torch.set_default_dtype(torch.float64)
+    try:
+        fused, plain = tiny(g_levels=2), tiny(g_levels=2)  # G down to 4 px and back up
+        resample.use_resample_convs(fused)
+        for m in (fused, plain):
+            torch.manual_seed(5)
+            m.train_step({k: v.double() if v.is_floating_point() else v for k, v in batch().items()}, step=0)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    assert len(calls) == 2 * 7  # both upsampling blocks of every decoder pass ran as one transposed conv
+    for name, net in fused.networks().items():
+        for a, b in zip(net.state_dict().values(), plain.networks()[name].state_dict().values()):
+            torch.testing.assert_close(a, b, rtol=1e-7, atol=1e-9)
+
+
 def test_reference_guided_step_leaves_mapping_network_alone():
     m = tiny(f_lr=0.0)  # with f_lr 0 only weight decay could move F; weight decay is lr-scaled
     f0 = [p.clone() for p in m.mapping_network.parameters()]
