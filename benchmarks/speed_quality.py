@@ -6,8 +6,8 @@ every run with the world's oracle (`i2i eval --json`), and put the figures side 
 
 Settings are train.* overrides: "default" is the library as shipped (bf16 autocast where the CPU
 has it, fused optimisers, GEMM convolutions on small maps, one-conv resampling); "plain" turns the
-kernel options off; "noresample" only the one-conv resampling; "fp32" also turns autocast off. Runs go to --out; the summary to
---results (benchmarks/results/speed)/quality_<config>.json.
+kernel options off; "noresample" only the one-conv resampling; "fp32" also turns autocast off.
+Runs go to --out; the summary to --results (benchmarks/results/speed)/quality_<config>.json.
 """
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ import torch
 
 from i2i.config import RunConfig
 from i2i.errors import I2IError
-from i2i.train.runtime import COMPILE_FROM_STEPS, StepSampler, loader_workers, pick_compile
+from i2i.methods.base import DataInfo, get_method
+from i2i.train.runtime import COMPILE_FROM_STEPS, StepSampler, apply_runtime, loader_workers, pick_compile
 from i2i.train.trainer import Trainer
 
 LABELS = [0] * 90 + [1] * 10  # a 90/10 split
@@ -142,8 +143,6 @@ def test_compile_auto_only_for_long_runs_with_a_compiler(monkeypatch):
 
 
 def test_resample_convs_on_by_default_for_stargan_v2_blocks_and_can_be_switched_off():
-    from i2i.methods.base import DataInfo, get_method
-    from i2i.train.runtime import apply_runtime
     for overrides, expected in (([], True), (["resample_convs=false"], False)):
         cfg = RunConfig.default("stargan_v2")
         cfg.apply_overrides(["dim_in=8", "max_conv_dim=16", *overrides])

@@ -20,15 +20,15 @@ from torch import nn
 MIN_POSITIONS = 1024
 
 
-def box_kernel(weight: torch.Tensor) -> torch.Tensor:
-    """The 3x3 kernel convolved with a 2x2 box of ones: out × in × 4 × 4. Each 4-tap row is
+def box_kernel(weight: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """The 3x3 kernel convolved with a 2x2 box of `scale`s: out × in × 4 × 4. Each 4-tap row is
     (w0, w0 + w1, w1 + w2, w2), so the 4x4 kernel is P·w·Pᵀ; as one GEMM against P ⊗ P it takes a
     quarter of the time of summing shifted copies. In fp32 even under autocast: the convolution
     rounds the summed kernel once, as it rounds the 3x3 one."""
     p = torch.tensor([[1.0, 0, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]], dtype=weight.dtype, device=weight.device)
     out, inp = weight.shape[:2]
     with torch.autocast(weight.device.type, enabled=False):
-        return (weight.reshape(out * inp, 9) @ torch.kron(p, p).t()).view(out, inp, 4, 4)
+        return (weight.reshape(out * inp, 9) @ (scale * torch.kron(p, p)).t()).view(out, inp, 4, 4)
 
 
 def pays(x: torch.Tensor, low_positions: int, enabled: bool) -> bool:
@@ -39,7 +39,7 @@ def conv_then_pool(conv: nn.Conv2d, x: torch.Tensor, fuse: bool = True) -> torch
     """F.avg_pool2d(conv(x), 2), as one stride-2 conv where that pays."""
     if not pays(x, x.size(0) * (x.size(2) // 2) * (x.size(3) // 2), fuse):
         return F.avg_pool2d(conv(x), 2)
-    return F.conv2d(x, box_kernel(conv.weight) / 4, conv.bias, stride=2, padding=1)
+    return F.conv2d(x, box_kernel(conv.weight, 0.25), conv.bias, stride=2, padding=1)  # ¼: the pooling's mean
 
 
 def upsample_then_conv(conv: nn.Conv2d, x: torch.Tensor, fuse: bool = True) -> torch.Tensor:
