@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -222,8 +223,19 @@ def run_load(url: str, model: str, clients: int, seconds: float, max_requests: i
 
 
 def server_errors(log: Path) -> list[str]:
-    text = log.read_text(errors="replace")
-    return [line for line in text.splitlines() if "Traceback" in line or " 500 " in line]
+    """Each 500 line, and each traceback as its header and last line (the exception, which names the cause)."""
+    lines = log.read_text(errors="replace").splitlines()
+    bad = []
+    for k, line in enumerate(lines):
+        m = re.match(r"([ |+]*)(Exception Group )?Traceback", line)
+        if m:  # it ends at the first line after it at its own depth ("  | " inside exception groups)
+            pre = m.group(1).replace("+", "|")
+            last = next((s for s in lines[k + 1:] if s.startswith(pre) and s[len(pre):][:1] not in ("", " ")),
+                        "(the log ends here)")
+            bad.append(f"{line.strip()} ... {last[len(pre):].strip()}")
+        elif "Traceback" in line or " 500 " in line:
+            bad.append(line)
+    return bad
 
 
 def bench(clients: int, seconds: float, max_requests: int | None, run: Path | None, max_mb: float,
