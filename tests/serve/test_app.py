@@ -1,6 +1,7 @@
 """The demo's request handling, called directly (no browser): what each page action returns."""
 import inspect
 import io
+import os
 import socket
 import urllib.request
 
@@ -51,6 +52,18 @@ def test_samples_are_drawn_and_preview_reads_the_attributes(demo):
     assert img.size == (96, 96) and "96×96 image ready" in status
     assert set(seen) <= {"red", "green", "blue", "striped", "large"}
     assert demo.preview("stargan", None) == (None, [], "")
+
+
+def test_page_images_are_files_written_once(demo, photo):
+    """Gradio rewrites a PIL output's cache file in place (a download under way gets cut short); the page
+    hands it PNG files named by their content instead, which it copies atomically."""
+    img = Image.open(photo)
+    path = demo.png(img)
+    mtime = os.stat(path).st_mtime_ns
+    assert demo.png(img.copy()) == path and os.stat(path).st_mtime_ns == mtime
+    with Image.open(path) as again:
+        assert again.format == "PNG" and np.array_equal(np.asarray(again), np.asarray(img.convert("RGB")))
+    assert demo.png(Image.new("RGB", (3, 3))) != path
 
 
 def test_garbage_and_oversize_uploads_get_a_message(demo, tmp_path):

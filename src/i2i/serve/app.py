@@ -6,10 +6,14 @@ it and `serve` binds it, to 127.0.0.1 unless told otherwise.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import os
+import shutil
 import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from ..api import Translator, load
@@ -34,7 +38,11 @@ def make_samples(folder) -> list[Path]:
     paths = []
     for name, (shape, colour, striped, size, cx, cy, rot, bg) in SAMPLES.items():
         p = shapes.ShapeParams(shape, colour, 0.0, striped, 45.0, size, size > shapes.LARGE_THRESHOLD, cx, cy, rot, bg)
-        paths.append(save_image(shapes.render(p, SAMPLE_SIZE), Path(folder) / f"{name}.png"))
+        path = Path(folder) / f"{name}.png"
+        # written aside and renamed: another server starting at the same time may be reading the file
+        tmp = save_image(shapes.render(p, SAMPLE_SIZE), Path(folder) / f".{name}.{os.getpid()}.png")
+        os.replace(tmp, path)
+        paths.append(path)
     return paths
 
 
@@ -58,6 +66,8 @@ class Demo:
         self.models, self.max_mb = models, float(max_upload_mb)
         self.lock = threading.Lock()  # one forward pass at a time, whatever the queue lets through
         self.samples = make_samples(samples_dir or Path(tempfile.gettempdir()) / "i2i-samples")
+        self.out_dir = Path(tempfile.mkdtemp(prefix="i2i-serve-"))  # the page's PNGs (see png)
+        weakref.finalize(self, shutil.rmtree, self.out_dir, True)
 
     @classmethod
     def from_runs(cls, runs, device: str = "auto", **kw) -> "Demo":
@@ -169,6 +179,21 @@ class Demo:
         return outs, (f"{len(outs)} output{'s' * (len(outs) > 1)} by {t.method.name} ({name})"
                       f"{', ' + how if how else ''} in {time.perf_counter() - start:.2f} s.")
 
+    def png(self, img) -> str:
+        """`img` as a PNG file named by its content, for the page to show. Gradio saves a PIL output under a
+        path named by its pixels, rewriting that file in place each time: a client still downloading the
+        same picture (the same upload's preview, a repeated translation) gets a short body, and the server
+        drops the connection. A file path it copies into its cache atomically, and only once."""
+        buf = io.BytesIO()
+        img.save(buf, format="PNG")
+        path = self.out_dir / f"{hashlib.sha256(buf.getvalue()).hexdigest()[:32]}.png"
+        if not path.exists():
+            fd, tmp = tempfile.mkstemp(dir=self.out_dir, suffix=".png")
+            with os.fdopen(fd, "wb") as f:
+                f.write(buf.getvalue())
+            os.replace(tmp, path)
+        return str(path)
+
 
 def error(e: Exception) -> str:
     return f"⚠️ **{e}**"
@@ -224,9 +249,17 @@ def build_app(runs, *, max_upload_mb: float = MAX_UPLOAD_MB, concurrency: int = 
                     gr.Dropdown(choices=k["domains"], value=_first(k["domains"]), visible=bool(k["domains"])),
                     gr.Group(visible=k["style"]), [], message)
 
+        def preview(name, path):
+            img, seen, message = demo.preview(name, path)
+            return None if img is None else demo.png(img), seen, message
+
+        def translate(name, path, attributes=None, domain=None, seed=0, n=1, reference=None):
+            outs, message = demo.translate(name, path, attributes, domain, seed, n, reference)
+            return [demo.png(o) for o in outs], message
+
         model.change(switch, [model, upload], [attrs, domain, style, outputs, status])
-        upload.change(demo.preview, [model, upload], [shown, attrs, status])
-        go.click(demo.translate, [model, upload, attrs, domain, seed, n, reference], [outputs, status])
+        upload.change(preview, [model, upload], [shown, attrs, status])
+        go.click(translate, [model, upload, attrs, domain, seed, n, reference], [outputs, status])
     return page.queue(default_concurrency_limit=int(concurrency))
 
 
