@@ -133,8 +133,9 @@ def one(kind: str, model: str, client, http, url: str, files: dict, rng: random.
         path, size = rng.choice(files["ok"])
         start = time.perf_counter()
         if kind == "translate":
-            attrs = rng.sample(ATTRS[3:], rng.randint(0, 2)) + [rng.choice(ATTRS[:3])]
-            outs, status = client.submit(model, handle_file(str(path)), attrs, api_name="/translate").result(timeout)
+            attrs, colour = rng.sample(ATTRS[3:], rng.randint(0, 2)), rng.choice(ATTRS[:3])  # colour: a radio
+            outs, status = client.submit(model, handle_file(str(path)), attrs, group0=colour,
+                                         api_name="/translate").result(timeout)
             took = time.perf_counter() - start
             if len(outs) != 1 or "1 output by stargan" not in status:
                 return tally.error(f"translate: {len(outs)} outputs, status {status!r}")
@@ -142,19 +143,19 @@ def one(kind: str, model: str, client, http, url: str, files: dict, rng: random.
                 if im.size != size or im.format != "PNG":
                     return tally.error(f"translate: got a {im.format} of {im.size}, wanted a PNG of {size}")
             return tally.ok(kind, took)
-        shown, _, status = client.submit(model, handle_file(str(path)), api_name="/preview").result(timeout)
+        shown, *_, status = client.submit(model, handle_file(str(path)), api_name="/preview").result(timeout)
         if not shown or f"{size[0]}×{size[1]} image ready" not in status:
             return tally.error(f"preview: status {status!r}")
         return tally.ok(kind)
     if kind == "malformed":
-        outs, status = client.submit(model, handle_file(str(files["bad"])), ["red"],
+        outs, status = client.submit(model, handle_file(str(files["bad"])), [], group0="red",
                                      api_name="/translate").result(timeout)
         if outs or f"cannot read image holiday.png: {MALFORMED}" not in status or "Traceback" in status:
             return tally.error(f"malformed: {len(outs)} outputs, status {status!r}")
         return tally.refusal(kind)
     if rng.random() < 0.5:  # oversize, as gradio_client sends it: refused by the limit the server publishes
         try:
-            client.submit(model, handle_file(str(files["big"])), ["red"], api_name="/translate").result(timeout)
+            client.submit(model, handle_file(str(files["big"])), [], api_name="/translate").result(timeout)
         except ValueError as e:
             if OVER_CLIENT in str(e):
                 return tally.refusal(kind)

@@ -51,7 +51,20 @@ def test_samples_are_drawn_and_preview_reads_the_attributes(demo):
     img, seen, status = demo.preview("stargan", str(demo.samples[1]))
     assert img.size == (96, 96) and "96×96 image ready" in status
     assert set(seen) <= {"red", "green", "blue", "striped", "large"}
+    assert len(set(seen) & {"red", "green", "blue"}) == 1  # the colours exclude each other: the likeliest one
     assert demo.preview("stargan", None) == (None, [], "")
+    assert demo.preview("v2", str(demo.samples[1]))[1] == []
+
+
+def test_exclusive_attributes_are_one_choice(demo, photo):
+    assert demo.split("stargan", ["large", "green", "striped"]) == (["striped", "large"], ["green"])
+    assert demo.split("stargan", []) == ([], [None])
+    # no colour picked (an API call without it): the colour stays what D reads from the input
+    t = demo.model("stargan")
+    assert demo.target(t, ["striped"], None) == {"striped": 1, "large": 0}
+    assert demo.target(t, ["blue"], None) == {"red": 0, "green": 0, "blue": 1, "striped": 0, "large": 0}
+    outs, status = demo.translate("stargan", str(photo), ["striped"])
+    assert len(outs) == 1 and "1 output" in status
 
 
 def test_page_images_are_files_written_once(demo, photo):
@@ -82,7 +95,7 @@ def test_garbage_and_oversize_uploads_get_a_message(demo, tmp_path):
 
 
 def test_bad_target_gives_a_message(demo, photo):
-    cases = {("stargan", ("red", "green"), None): "tick at most one of red, green, blue",
+    cases = {("stargan", ("red", "green"), None): "pick at most one of red, green, blue",
              ("v2", (), None): "pick a target domain",
              ("v2", (), "cat"): "unknown domain 'cat'; this model knows: circle, square, triangle",
              ("v2", (), REFERENCE_DOMAIN): "upload a reference image, or pick a target domain",
@@ -108,7 +121,7 @@ def test_stargan_v2_n_outputs_differ_and_the_seed_repeats(demo, photo):
 
 
 def test_controls_follow_the_model(demo):
-    assert demo.controls("stargan") == {"attributes": ["red", "green", "blue", "striped", "large"],
+    assert demo.controls("stargan") == {"attributes": ["striped", "large"], "groups": [["red", "green", "blue"]],
                                         "domains": [], "style": False}
     v2 = demo.controls("v2")
     assert v2["style"] and [v for _, v in v2["domains"]] == ["circle", "square", "triangle", REFERENCE_DOMAIN]

@@ -1,6 +1,6 @@
 """The demo in a real browser: Debian's chromium driven by playwright (never `playwright install`).
 
-The app runs in this process (Gradio's server thread) on 127.0.0.1 over a tiny StarGAN run and the
+The app runs in this process (Gradio's server thread) on 127.0.0.1 over a small StarGAN run and the
 session's tiny StarGAN v2 run; each test opens a fresh page.
 """
 import io
@@ -23,6 +23,7 @@ if CHROMIUM is None:
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
+from i2i.cli import main  # noqa: E402
 from i2i.serve.app import serve  # noqa: E402
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -32,9 +33,15 @@ LIMIT_MB = 0.05
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 
 
+# StarGAN trained just enough (about 5 s) for D to tell the samples' colours: red_circle is seen red
+SEEING = ["steps=60", "data.image_size=32", "n_train=64", "n_test=4", "g_conv_dim=8", "d_conv_dim=8", "g_repeat_num=1",
+          "d_repeat_num=3", "n_critic=1", "batch_size=8", "d_lr=0.002", "decay_steps=0", "logger=none", "amp=none"]
+
+
 @pytest.fixture(scope="module")
-def url(tmp_path_factory, run_v2, run_stargan):
-    out = run_stargan
+def url(tmp_path_factory, run_v2):
+    out = tmp_path_factory.mktemp("browser") / "stargan"
+    assert main(["train", "stargan", "--data", "shapes", "--out", str(out), "--no-progress", *SEEING]) == 0
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -95,15 +102,27 @@ def test_upload_pick_attributes_translate_and_get_the_input_size(page, photo):
     upload(page, photo)
     expect(page.locator("#status")).to_contain_text("50×37 image ready")
     expect(page.locator("#shown img")).to_be_visible()
-    for name in ("red", "green", "large"):
-        page.locator(f"#attributes input[name={name}]").uncheck()
-    for name in ("blue", "striped"):
-        page.locator(f"#attributes input[name={name}]").check()
+    page.locator("#group0 input[value=blue]").check()
+    page.locator("#attributes input[name=large]").uncheck()
+    page.locator("#attributes input[name=striped]").check()
     page.locator("#translate").click()
     expect(page.locator("#status")).to_contain_text("1 output by stargan")
     (out,) = outputs(page, 1)
     assert out.shape == (37, 50, 3)
     assert np.abs(out.astype(int) - np.asarray(Image.open(photo)).astype(int)).mean() > 1
+
+
+def test_a_sample_seen_red_translates_to_green(page):
+    """Colours exclude each other: one choice, which the preview sets to what the model sees."""
+    page.get_by_role("button", name="red_circle.png").click()
+    expect(page.locator("#status")).to_contain_text("96×96 image ready")
+    expect(page.locator("#group0 input[value=red]")).to_be_checked()
+    page.locator("#group0 input[value=green]").check()
+    expect(page.locator("#group0 input:checked")).to_have_count(1)
+    page.locator("#translate").click()
+    expect(page.locator("#status")).to_contain_text("1 output by stargan")
+    (out,) = outputs(page, 1)
+    assert out.shape == (96, 96, 3) and "at most one" not in page.locator("#status").inner_text()
 
 
 def test_stargan_v2_domain_and_several_outputs(page, photo):
@@ -113,6 +132,7 @@ def test_stargan_v2_domain_and_several_outputs(page, photo):
     page.get_by_role("option", name="v2").click()
     expect(page.locator("#domain")).to_be_visible()
     expect(page.locator("#attributes")).to_be_hidden()
+    expect(page.locator("#group0")).to_be_hidden()
     expect(page.locator("#status")).to_contain_text("50×37 image ready")
     page.locator("#domain input").click()
     page.get_by_role("option", name="square", exact=True).click()

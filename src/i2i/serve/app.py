@@ -7,6 +7,7 @@ it and `serve` binds it, to 127.0.0.1 unless told otherwise.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import os
 import shutil
@@ -15,6 +16,8 @@ import threading
 import time
 import weakref
 from pathlib import Path
+
+import torch
 
 from ..api import Translator, load
 from ..data import shapes
@@ -85,17 +88,26 @@ class Demo:
         return self.models[name]
 
     def controls(self, name) -> dict:
-        """What the page offers as the target of model `name`: attribute checkboxes or a domain choice
-        (label, value pairs), and whether it takes a style (seed, number of outputs, reference)."""
+        """What the page offers as the target of model `name`: attribute checkboxes plus one choice per
+        group of attributes that exclude each other (the shapes' colours), or a domain choice (label,
+        value pairs); and whether it takes a style (seed, number of outputs, reference)."""
         t = self.model(name)
         if t.attributes:
-            return {"attributes": t.attributes, "domains": [], "style": False}
+            groups = t.method.info.exclusive
+            return {"attributes": [a for a in t.attributes if not any(a in g for g in groups)],
+                    "groups": [list(g) for g in groups], "domains": [], "style": False}
         if t.method.two_domain:
             a, b = t.domains
             ways = [(f"A → B (to {b})", "AtoB")] + ([] if t.method.one_way else [(f"B → A (to {a})", "BtoA")])
-            return {"attributes": [], "domains": ways, "style": False}
+            return {"attributes": [], "groups": [], "domains": ways, "style": False}
         extra = [(REFERENCE_DOMAIN, REFERENCE_DOMAIN)] if t.has_style else []
-        return {"attributes": [], "domains": [(d, d) for d in t.domains] + extra, "style": t.has_style}
+        return {"attributes": [], "groups": [], "domains": [(d, d) for d in t.domains] + extra, "style": t.has_style}
+
+    def split(self, name, attributes) -> tuple[list[str], list[str | None]]:
+        """Attribute names as the page's controls hold them: (the ticked checkboxes, each group's choice)."""
+        c, named = self.controls(name), set(attributes or [])
+        return [a for a in c["attributes"] if a in named], [next((a for a in g if a in named), None)
+                                                            for g in c["groups"]]
 
     def read(self, path, what: str = "image"):
         """Decode an upload: its size is checked before a byte is decoded, then i2i's safe loader
@@ -128,23 +140,26 @@ class Demo:
         return img, seen, f"{img.size[0]}×{img.size[1]} image ready: pick a target and press Translate."
 
     def seen_attributes(self, t: Translator, img) -> list[str]:
-        """The attributes D's classifier reads from `img`, as the checkboxes' starting point."""
+        """The attributes D's classifier reads from `img`, as the controls' starting point: the likeliest
+        of each exclusive group, and the other attributes it deems present."""
         if not t.attributes or t.method.info.datasets:
             return []
         x = resize_exact(to_tensor(img)[None], t.image_size).to(t.method.device)
-        with self.lock:
-            labels = t.target_labels(x, {})[0].tolist()
-        return [a for a, v in zip(t.attributes, labels) if v > 0.5]
+        with self.lock, torch.no_grad():
+            p = dict(zip(t.attributes, t.method.classify(x)[0].tolist()))
+        groups = t.method.info.exclusive
+        likeliest = {max(g, key=p.get) for g in groups}
+        return [a for a in t.attributes if a in likeliest or (p[a] > 0.5 and not any(a in g for g in groups))]
 
     def target(self, t: Translator, attributes, domain):
-        """The translate() target of the page's choice: the whole attribute vector (ticked = 1), or a
-        domain / direction; None for a reference's own domain."""
+        """The translate() target of the page's choice: the attribute vector (ticked = 1; a group with no
+        pick keeps what D reads from the input), or a domain / direction; None for a reference's own domain."""
         if t.attributes:
-            ticked = set(attributes or [])
-            for group in t.method.info.exclusive:
+            ticked, groups = set(attributes or []), t.method.info.exclusive
+            for group in groups:
                 if len(ticked & set(group)) > 1:
-                    raise I2IError(f"tick at most one of {', '.join(group)}: they exclude each other")
-            names = t.attributes
+                    raise I2IError(f"pick at most one of {', '.join(group)}: they exclude each other")
+            names = [a for a in t.attributes if not any(a in g and not ticked & set(g) for g in groups)]
             if t.method.info.datasets:  # joint runs take one dataset's labels at a time
                 names = [a for d in t.method.info.datasets if ticked & set(d["labels"]) for a in d["labels"]]
                 if not names:
@@ -217,6 +232,7 @@ def build_app(runs, *, max_upload_mb: float = MAX_UPLOAD_MB, concurrency: int = 
     demo = demo or Demo.from_runs(runs, device, max_upload_mb=max_upload_mb)
     first = next(iter(demo.models))
     c = demo.controls(first)
+    n_groups = max(len(demo.controls(m)["groups"]) for m in demo.models)  # radios enough for any model
     with gr.Blocks(title="i2i demo", analytics_enabled=False) as page:
         gr.Markdown("# i2i: image-to-image translation\nUpload an image (or pick a sample), choose a target, "
                     f"press **Translate**. Files up to {demo.max_mb:g} MB.")
@@ -228,6 +244,8 @@ def build_app(runs, *, max_upload_mb: float = MAX_UPLOAD_MB, concurrency: int = 
                 shown = gr.Image(label="Input as the model reads it", format="png", interactive=False, height=240,
                                  type="pil", elem_id="shown")
             with gr.Column():
+                radios = [gr.Radio(_nth(c["groups"], k), label="Target: one of", visible=k < len(c["groups"]),
+                                   elem_id=f"group{k}") for k in range(n_groups)]
                 attrs = gr.CheckboxGroup(c["attributes"], label="Target attributes (ticked = present)",
                                          visible=bool(c["attributes"]), elem_id="attributes")
                 domain = gr.Dropdown(c["domains"], value=_first(c["domains"]), label="Target",
@@ -242,25 +260,43 @@ def build_app(runs, *, max_upload_mb: float = MAX_UPLOAD_MB, concurrency: int = 
                 status = gr.Markdown(elem_id="status")
                 outputs = gr.Gallery(label="Outputs (PNG)", format="png", columns=2, elem_id="outputs")
 
-        def switch(name, path):  # another model: its own target controls, read from the same input
-            k = demo.controls(name)
-            _, seen, message = demo.preview(name, path)
-            return (gr.CheckboxGroup(choices=k["attributes"], value=seen, visible=bool(k["attributes"])),
-                    gr.Dropdown(choices=k["domains"], value=_first(k["domains"]), visible=bool(k["domains"])),
-                    gr.Group(visible=k["style"]), [], message)
+        def controls_of(name, seen):  # the checkboxes' and radios' values for what the model sees
+            ticked, chosen = demo.split(name, seen)
+            return [ticked, *chosen, *[None] * (n_groups - len(chosen))]
 
         def preview(name, path):
             img, seen, message = demo.preview(name, path)
-            return None if img is None else demo.png(img), seen, message
+            return [None if img is None else demo.png(img), *controls_of(name, seen), message]
 
-        def translate(name, path, attributes=None, domain=None, seed=0, n=1, reference=None):
-            outs, message = demo.translate(name, path, attributes, domain, seed, n, reference)
+        def switch(name, path):  # another model: its own target controls, read from the same input
+            k = demo.controls(name)
+            _, seen, message = demo.preview(name, path)
+            ticked, *chosen = controls_of(name, seen)
+            return (gr.CheckboxGroup(choices=k["attributes"], value=ticked, visible=bool(k["attributes"])),
+                    *[gr.Radio(choices=_nth(k["groups"], i), value=v, visible=i < len(k["groups"]))
+                      for i, v in enumerate(chosen)],
+                    gr.Dropdown(choices=k["domains"], value=_first(k["domains"]), visible=bool(k["domains"])),
+                    gr.Group(visible=k["style"]), [], message)
+
+        def translate(name, path, attributes, domain, seed, n, reference, *chosen):  # chosen: the radios' values
+            ticked = [*(attributes or []), *filter(None, chosen)]
+            outs, message = demo.translate(name, path, ticked, domain, seed, n, reference)
             return [demo.png(o) for o in outs], message
 
-        model.change(switch, [model, upload], [attrs, domain, style, outputs, status])
-        upload.change(preview, [model, upload], [shown, attrs, status])
-        go.click(translate, [model, upload, attrs, domain, seed, n, reference], [outputs, status])
+        # API clients (gradio_client) see named parameters, the radios' as group0, ..., optional past the path
+        names = ["name", "path", "attributes", "domain", "seed", "n", "reference", *(r.elem_id for r in radios)]
+        translate.__signature__ = inspect.Signature([inspect.Parameter(
+            p, inspect.Parameter.POSITIONAL_OR_KEYWORD, **({"default": None} if k > 1 else {}))
+            for k, p in enumerate(names)])
+
+        model.change(switch, [model, upload], [attrs, *radios, domain, style, outputs, status])
+        upload.change(preview, [model, upload], [shown, attrs, *radios, status])
+        go.click(translate, [model, upload, attrs, domain, seed, n, reference, *radios], [outputs, status])
     return page.queue(default_concurrency_limit=int(concurrency))
+
+
+def _nth(groups, k):
+    return groups[k] if k < len(groups) else []
 
 
 def _first(choices):
