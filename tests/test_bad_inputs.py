@@ -538,6 +538,35 @@ def safetensors_garbled_or_truncated(ctx):
     one_line("cannot read weights", i2i.load, tampered(ctx, lambda raw: b""))
 
 
+OFFICIAL = Path(__file__).parent / "fixtures" / "official"
+
+
+@case
+def official_checkpoint_directory_truncated_or_of_another_kind(ctx):
+    out = ctx.tmp / "imported"
+    folder = ctx.tmp / "stargan_ckpts"
+    folder.mkdir()
+    shutil.copy(OFFICIAL / "stargan" / "20-G.ckpt", folder)
+    ctx.cli_error(["import", "stargan", folder, "--out", out],
+                  r"stargan_ckpts is a directory; give the checkpoint file\(s\) in it: 200000-G\.ckpt "
+                  r"\[200000-D\.ckpt\] \(it holds 20-G\.ckpt\)")
+    raw = (OFFICIAL / "stargan" / "20-G.ckpt").read_bytes()
+    (ctx.tmp / "cut.ckpt").write_bytes(raw[:len(raw) // 2])
+    err = ctx.cli_error(["import", "stargan", ctx.tmp / "cut.ckpt", "--out", out],
+                        r"cut\.ckpt: it is truncated or damaged, not a complete PyTorch file")
+    assert "miniz" not in err and "PytorchStreamReader" not in err
+    (ctx.tmp / "empty.pth").write_bytes(b"")
+    ctx.cli_error(["import", "pix2pix", ctx.tmp / "empty.pth", "--out", out], "empty.pth: it is empty")
+    (ctx.tmp / "notes.pth").write_text("not weights\n")
+    ctx.cli_error(["import", "cyclegan", ctx.tmp / "notes.pth", "--out", out], "notes.pth: it is not a PyTorch file")
+    v2 = OFFICIAL / "stargan_v2" / "000010_nets_ema.ckpt"
+    ctx.cli_error(["import", "stargan", v2, "--out", out],
+                  r"000010_nets_ema\.ckpt is a StarGAN v2 networks file .*`i2i import stargan-v2 000010_nets_ema\.ckpt")
+    ctx.cli_error(["import", "stargan", OFFICIAL / "stargan" / "20-G.ckpt", "--out", out],
+                  "20-G.ckpt alone does not fix the image size .* pass --image-size")
+    assert not out.exists()
+
+
 class RunsCode:
     """Unpickling this runs a shell command that creates `marker`."""
 

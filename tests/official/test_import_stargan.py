@@ -84,7 +84,7 @@ def test_names_and_sizes_are_options(tmp_path):
     assert t.domains == names and t.image_size == 64
     assert "no D.ckpt" in (run / "import.yaml").read_text()
     with pytest.raises(I2IError, match="5 labels but 2 names"):
-        plan_for("stargan", [G_FILE], attributes=["x", "y"])
+        plan_for("stargan", [G_FILE], attributes=["x", "y"], image_size=64)
     with pytest.raises(I2IError, match="32 px images"):
         plan_for("stargan", [G_FILE, D_FILE], image_size=128)
     with pytest.raises(I2IError, match="stargan takes no option 'fan'"):
@@ -96,9 +96,33 @@ def test_names_and_sizes_are_options(tmp_path):
 
 def test_a_checkpoint_of_another_method_is_refused(tmp_path):
     other = Path(__file__).parents[1] / "fixtures" / "official" / "junyanz" / "resnet_latest_net_G_A.pth"
-    with pytest.raises(I2IError, match="main.0.weight"):
+    with pytest.raises(I2IError, match=r"resnet_latest_net_G_A\.pth is a junyanz generator .*, not a yunjey/stargan "
+                                       r"G\.ckpt or D\.ckpt: import it with `i2i import cyclegan\|pix2pix "):
         import_checkpoint("stargan", [other], tmp_path / "run")
     assert not (tmp_path / "run").exists()  # nothing written
+
+
+def test_g_alone_does_not_fix_the_image_size(tmp_path):
+    with pytest.raises(I2IError, match=r"20-G\.ckpt alone does not fix the image size .* pass --image-size N"):
+        plan_for("stargan", [G_FILE])  # no silent 128 px for a G trained at 32
+    assert plan_for("stargan", [G_FILE, D_FILE]).settings["image_size"] == 32  # D's classifier fixes it
+    assert plan_for("stargan", [G_FILE], image_size=32).settings["image_size"] == 32
+
+
+@pytest.mark.parametrize("kind, fixture, what, fits", [
+    ("stargan", "stargan_v2/000010_nets_ema.ckpt", "a StarGAN v2 networks file", "stargan-v2"),
+    ("stargan", "stargan_v2/000010_nets.ckpt", "a StarGAN v2 training file", "stargan-v2"),
+    ("pix2pix", "stargan/20-G.ckpt", "a StarGAN generator", "stargan"),
+    ("cyclegan", "stargan/20-D.ckpt", "a StarGAN discriminator", "stargan"),
+    ("stargan-v2", "junyanz/unet_latest_net_G.pth", "a junyanz generator", "cyclegan|pix2pix"),
+])
+def test_a_file_of_another_kind_names_what_it_is_and_its_importer(kind, fixture, what, fits):
+    path = Path(__file__).parents[1] / "fixtures" / "official" / fixture
+    with pytest.raises(I2IError) as e:
+        plan_for(kind, [path])
+    msg = str(e.value)
+    assert msg.startswith(f"{path.name} is {what}") and f"`i2i import {fits} {path.name} ... --out RUN`" in msg, msg
+    assert "not a state dict of tensors" not in msg and "\n" not in msg
 
 
 def test_tampered_entries_are_named(tmp_path):
@@ -116,7 +140,7 @@ def test_tampered_entries_are_named(tmp_path):
 
 
 def plan_for_build(path):
-    return build(plan_for("stargan", [path]))
+    return build(plan_for("stargan", [path], image_size=32))
 
 
 def test_existing_run_is_never_overwritten(tmp_path):
@@ -125,4 +149,12 @@ def test_existing_run_is_never_overwritten(tmp_path):
     with pytest.raises(I2IError, match="not empty"):
         import_checkpoint("stargan", [G_FILE], tmp_path / "run")
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["notes.txt"]
-    import_checkpoint("stargan", [G_FILE], tmp_path / "empty")  # an empty or new directory is fine
+    import_checkpoint("stargan", [G_FILE], tmp_path / "empty", image_size=32)  # an empty or new directory is fine
+
+
+def test_stargan_v2_optimiser_states_are_named_as_such(tmp_path):
+    optims = {n: {"state": {}, "param_groups": []} for n in ("generator", "mapping_network", "style_encoder")}
+    torch.save(optims, tmp_path / "000010_optims.ckpt")
+    with pytest.raises(I2IError, match=r"^000010_optims\.ckpt is StarGAN v2 optimiser states \(…_optims\.ckpt\), not "
+                                       r"a yunjey/stargan G\.ckpt or D\.ckpt: no importer takes it"):
+        plan_for("stargan", [tmp_path / "000010_optims.ckpt"])

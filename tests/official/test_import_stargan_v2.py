@@ -10,16 +10,20 @@ celeba_000010_nets_ema.ckpt: a 2-domain w_hpf 1 model. io.pt: x, x_ref, z, two r
 per model, the official styles F(z, y), E(x_ref, y_ref), outputs G(x, s) (with the masks for w_hpf 1)
 and D(x, y), all in eval mode; plus the key -> shape lists of the official nets at 256 px.
 """
+import json
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 import i2i
+from i2i.data.images import to_pil
 from i2i.errors import I2IError
 from i2i.nn.fan import FAN
 from i2i.official import build, import_checkpoint, plan_for
 from i2i.official import stargan_v2
+from i2i.train import checkpoint
 
 FIX = Path(__file__).parents[1] / "fixtures" / "official" / "stargan_v2"
 EMA, RAW, HPF = FIX / "000010_nets_ema.ckpt", FIX / "000010_nets.ckpt", FIX / "celeba_000010_nets_ema.ckpt"
@@ -131,3 +135,28 @@ def test_mismatched_files_are_refused(tmp_path):
         plan_for("stargan-v2", [tmp_path / "000010_optims.ckpt"])
     with pytest.raises(I2IError, match="has 3 domains"):
         plan_for("stargan-v2", [EMA], domains=["a", "b"])
+
+
+def test_without_the_discriminator_a_reference_needs_its_domain(tmp_path):
+    run = import_checkpoint("stargan-v2", [EMA], tmp_path / "run")
+    assert yaml.safe_load((run / "import.yaml").read_text())["untrained"] == ["discriminator"]
+    t = i2i.load(run, device="cpu")
+    gen = torch.Generator().manual_seed(0)
+    x, ref = (torch.rand(3, 32, 32, generator=gen) * 2 - 1 for _ in range(2))
+    refused = r"^name the reference's domain with --target \(cat, dog, wild\): .* never trained .*_nets\.ckpt\)$"
+    with pytest.raises(I2IError, match=refused):  # an untrained D would pick the domain
+        t.translate(x, reference=ref)
+    assert t.translate(x, "dog", reference=ref).shape == x.shape  # named: fine
+    (tmp_path / "wild").mkdir()
+    to_pil(ref).save(tmp_path / "wild" / "r.png")  # a folder named after a domain names it too
+    assert t.translate(x, reference=tmp_path / "wild" / "r.png").shape == x.shape
+    pre = i2i.load(t.save_pretrained(tmp_path / "pre"), device="cpu")  # the fact travels with config.json
+    assert json.loads((tmp_path / "pre" / "config.json").read_text())["untrained"] == ["discriminator"]
+    with pytest.raises(I2IError, match=refused):
+        pre.translate(x, reference=ref)
+    full = i2i.load(import_checkpoint("stargan-v2", [RAW, EMA], tmp_path / "full"), device="cpu")
+    assert full.untrained == () and full.translate(x, reference=ref).shape == x.shape  # the file's D decides
+    assert i2i.load(full.save_pretrained(tmp_path / "full_pre"), device="cpu").untrained == ()
+    # training the run on (a later checkpoint than the import's) trains D
+    checkpoint.save(run, 11, checkpoint.load_weights(checkpoint.find(run)), {"step": 11})
+    assert i2i.load(run, device="cpu").translate(x, reference=ref).shape == x.shape

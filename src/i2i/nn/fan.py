@@ -137,7 +137,12 @@ class FAN(nn.Module):
                       if isinstance(e, pickle.UnpicklingError) else (str(e).splitlines() or [type(e).__name__])[0])
             raise I2IError(f"cannot read FAN weights {path}: {reason}; {_HINT}") from None
         weights = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else None
-        weights = weights if isinstance(weights, dict) else {}
+        return cls.from_state(weights if isinstance(weights, dict) else {}, path)
+
+    @classmethod
+    def from_state(cls, weights: dict, source) -> "FAN":
+        """FAN from a state dict (wing.ckpt's, or the `fan` entry of a StarGAN v2 checkpoint), in
+        eval mode and frozen; `source` names it in errors."""
         fan = cls()
         own = fan.state_dict()
         # BatchNorm counters are absent from files saved by old PyTorch and do not matter here
@@ -147,7 +152,7 @@ class FAN(nn.Module):
         if missing or wrong:
             detail = (f"{len(missing)} of {len(own)} entries missing (e.g. {missing[0]})" if missing else
                       f"wrong shape for {wrong[0]}")
-            raise I2IError(f"{path} is not a StarGAN v2 FAN checkpoint: {detail}; {_HINT}")
+            raise I2IError(f"{source} is not a StarGAN v2 FAN checkpoint: {detail}; {_HINT}")
         own.update({k: weights[k] for k in own if k in weights})
         fan.load_state_dict(own)
         return fan.eval().requires_grad_(False)

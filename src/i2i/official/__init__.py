@@ -49,22 +49,78 @@ class Plan:
     settings: dict                  # inferred (or given) architecture, reported
     notes: list[str] = field(default_factory=list)  # what the files did not hold
     step: int = 0
+    files: dict = field(default_factory=dict)       # config key -> (file name in the run, object to save)
+    optimizers: dict = field(default_factory=dict)  # optimiser name -> (source, official state dict)
 
 
-def read_state(path) -> dict:
-    """torch.load(weights_only=True) of a user's file, or a one-line error."""
+# The files each kind takes, and what they are, for messages
+FILES = {"stargan": "200000-G.ckpt [200000-D.ckpt]", "stargan-v2": "100000_nets_ema.ckpt [100000_nets.ckpt]",
+         "cyclegan": "latest_net_G_A.pth [latest_net_G_B.pth]", "pix2pix": "latest_net_G.pth"}
+WHAT = {"stargan": "a yunjey/stargan G.ckpt or D.ckpt", "stargan-v2": "a StarGAN v2 networks file (…_nets_ema.ckpt)",
+        "cyclegan": "a junyanz generator (latest_net_G*.pth)", "pix2pix": "a junyanz generator (latest_net_G*.pth)"}
+
+
+def identify(state) -> tuple[str, tuple[str, ...]] | None:
+    """What an official file is, from its top-level keys and key names: (a description, the kinds
+    that import it), or None when it looks like none of them. For the error messages of every kind."""
+    if not isinstance(state, dict):
+        return None
+    keys = {str(k).removeprefix("module.") for k in state}
+    if {"generator", "mapping_network", "style_encoder"} <= keys:
+        if isinstance(state.get("generator"), dict) and "param_groups" in state["generator"]:
+            return "StarGAN v2 optimiser states (…_optims.ckpt)", ()  # no importer takes them
+        return ("a StarGAN v2 training file (…_nets.ckpt)" if "discriminator" in keys else
+                "a StarGAN v2 networks file (…_nets_ema.ckpt)"), ("stargan-v2",)
+    if {"main.0.weight", "conv1.weight", "conv2.weight"} <= keys:
+        return "a StarGAN discriminator (yunjey/stargan D.ckpt)", ("stargan",)
+    if "main.0.weight" in keys and any(re.fullmatch(r"main\.\d+\.main\.0\.weight", k) for k in keys):
+        return "a StarGAN generator (yunjey/stargan G.ckpt)", ("stargan",)
+    if "model.1.weight" in keys or "model.model.0.weight" in keys:
+        return "a junyanz generator (pytorch-CycleGAN-and-pix2pix latest_net_G*.pth)", ("cyclegan", "pix2pix")
+    return None
+
+
+def another_kind(kind: str, states) -> str | None:
+    """A message for the first file that `identify` finds to be another kind's, else None."""
+    for name, state in states:
+        found = identify(state)
+        if found and kind not in found[1]:
+            fits = (f"import it with `i2i import {'|'.join(found[1])} {name} ... --out RUN`" if found[1] else
+                    "no importer takes it (give the networks file, …_nets_ema.ckpt)")
+            return f"{name} is {found[0]}, not {WHAT[kind]}: {fits}"
+    return None
+
+
+def read_state(path, kind: str | None = None) -> dict:
+    """torch.load(weights_only=True) of a user's file, or a one-line error (`kind`: the files to name)."""
     path = Path(path)
+    if path.is_dir():
+        found = sorted(p.name for p in path.glob("*") if p.suffix in (".ckpt", ".pth", ".pt"))
+        raise I2IError(f"{path} is a directory; give the checkpoint file(s) in it"
+                       + (f": {FILES[kind]}" if kind in FILES else "")
+                       + (f" (it holds {', '.join(found[:6])}{', …' if len(found) > 6 else ''})" if found else ""))
     if not path.is_file():
         raise I2IError(f"checkpoint {path} does not exist")
     try:
         state = torchfile.load(path)
     except Exception as e:  # weights_only refuses pickled code; torch's hint to disable it is not for us
-        reason = ("it holds more than tensors and plain values (or is no PyTorch file)"
-                  if isinstance(e, pickle.UnpicklingError) else (str(e).splitlines() or [type(e).__name__])[0])
-        raise I2IError(f"cannot read {path}: {reason}") from None
+        raise I2IError(f"cannot read {path}: {_unreadable(path, e)}") from None
     if not isinstance(state, dict):
         raise I2IError(f"{path} holds a {type(state).__name__}, not a state dict")
     return state
+
+
+def _unreadable(path: Path, e: Exception) -> str:
+    """Why torch.load failed, in our words (torch's zip reader speaks of miniz and central directories)."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if not head:
+        return "it is empty (0 bytes): truncated, not a complete PyTorch file"
+    if head != b"PK" and head[:1] != b"\x80":  # torch.save writes a zip, or before torch 1.6 a pickle
+        return "it is not a PyTorch file (torch.save's format)"
+    if isinstance(e, pickle.UnpicklingError):
+        return "it holds more than tensors and plain values (or is no PyTorch file)"
+    return "it is truncated or damaged, not a complete PyTorch file (copy or download it again)"
 
 
 def tensors(state, source: str) -> dict[str, torch.Tensor]:
@@ -170,8 +226,14 @@ def plan_for(kind: str, files: list, **options) -> Plan:
             raise I2IError(f"{kind} takes no option {k!r}; its options: {', '.join(known)}")
     if module.__name__.endswith("junyanz"):
         options["kind"] = kind
-    states = [(Path(f).name, read_state(f)) for f in files]
-    plan = module.plan(states, **options)
+    states = [(Path(f).name, read_state(f, kind)) for f in files]
+    try:
+        plan = module.plan(states, **options)
+    except I2IError:  # a file of another kind: say which, and its importer
+        other = another_kind(kind, states)
+        if other:
+            raise I2IError(other) from None
+        raise
     plan.step = max(step_of(f) for f in files)
     return plan
 
@@ -186,16 +248,54 @@ def import_checkpoint(kind: str, files, out, **options) -> Path:
     files = [Path(f) for f in ([files] if isinstance(files, (str, Path)) else files)]
     plan = plan_for(kind, files, **options)
     method = build(plan)
+    from ..api import INFERENCE
+    # inference networks the files lacked, randomly initialised: i2i.load reads this while the run's
+    # checkpoint is still step `step` (training the run on trains them)
+    untrained = [p.rstrip(".") for p in INFERENCE.get(plan.cfg.method, ()) if all(q.prefix != p for q in plan.parts)]
     record = {"kind": kind, "sources": describe(files), "method": plan.cfg.method, "settings": plan.settings,
-              "notes": plan.notes}
+              "notes": plan.notes, "step": plan.step, "untrained": untrained}
+    optimizers = load_optimizers(method, plan.optimizers)
     out.mkdir(parents=True, exist_ok=True)
+    for key, (name, obj) in plan.files.items():  # weights the run keeps beside its checkpoints (FAN)
+        torch.save(obj, out / name)
+        plan.cfg.set(key, str((out / name).resolve()))
     plan.cfg.save(out / "config.yaml")
-    (out / "info.yaml").write_text(yaml.safe_dump(dataclasses.asdict(plan.info), sort_keys=False))
+    (out / "info.yaml").write_text(yaml.safe_dump(dataclasses.asdict(method.info), sort_keys=False))
     (out / "import.yaml").write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
     # the state file holds what `i2i train` writes: step, RNG, (fresh) optimiser states
     state = {"step": plan.step, "torch_rng": torch.get_rng_state(), "cuda_rng": [],
-             "optimizers": {k: o.state_dict() for k, o in method.optimizers().items()}}
+             "optimizers": optimizers}
     checkpoint.save(out, plan.step, method.state_dict(), state)
+    return out
+
+
+def load_optimizers(method: Method, official: dict) -> dict:
+    """The run's optimiser states: the official ones where given, fresh ones otherwise. Official
+    states number parameters in the official state dict's order (`keys`, buffers skipped); each is
+    moved to i2i's parameter of that name, its moments' shapes checked, so training resumes exactly."""
+    out = {}
+    networks = method.networks()
+    for name, opt in method.optimizers().items():
+        if name in official:
+            source, state, keys = official[name]
+            params = dict(networks[name].named_parameters())
+            order = [k for k in keys if k in params]
+            ours = {id(p): i for i, p in enumerate(p for g in opt.param_groups for p in g["params"])}
+            try:
+                groups = state["param_groups"]
+                if len(groups) != 1 or not len(groups[0]["params"]) == len(order) == len(ours):
+                    raise I2IError(f"{source} steps {sum(len(g['params']) for g in groups)} parameters in "
+                                   f"{len(groups)} groups; i2i's {name} has {len(ours)} in one")
+                moments = {ours[id(params[order[j]])]: m for j, m in state["state"].items()}
+            except (KeyError, TypeError, IndexError, AttributeError):
+                raise I2IError(f"{source} is not an Adam state of {name} (state / param_groups)") from None
+            for key, p in params.items():
+                m = moments.get(ours[id(p)], {}).get("exp_avg")
+                if m is not None and tuple(m.shape) != tuple(p.shape):
+                    raise I2IError(f"{source}: the moments of {key} have shape {tuple(m.shape)} but i2i's has "
+                                   f"{tuple(p.shape)}; the file belongs to another model")
+            opt.load_state_dict({"state": moments, "param_groups": [{**groups[0], "params": list(range(len(ours)))}]})
+        out[name] = opt.state_dict()
     return out
 
 

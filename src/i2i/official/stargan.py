@@ -5,8 +5,9 @@ i2i's StarGAN networks keep the official module layout (G.main.N with ResidualBl
 D.main.N, D.conv1, D.conv2), so the mapping is official key → "G." / "D." + key, each shape
 checked. Inferred from the weights: c_dim (G's first conv sees 3 + c channels), g_conv_dim,
 g_repeat_num (residual blocks), and with D: d_conv_dim, d_repeat_num and the image size
-(D's classifier kernel is image / 2^repeat). G = D's labels + 2 is the CelebA+RaFD joint model
-(mask vector of two datasets).
+(D's classifier kernel is image / 2^repeat). G alone fixes no image size (it is fully
+convolutional), so without D the size must be given. G = D's labels + 2 is the CelebA+RaFD joint
+model (mask vector of two datasets).
 """
 from __future__ import annotations
 
@@ -76,7 +77,9 @@ def plan(states, image_size: int | None = None, attributes=None, domains=None) -
             raise I2IError(f"{g_name} takes {c_g} labels but {d_name} classifies {c_d}: not one model's G and D")
         settings.update(d_conv_dim=d_conv_dim, d_repeat_num=d_repeat)
     else:
-        image_size = image_size or 128  # the official default
+        if not image_size:  # G is fully convolutional: its weights fit every size; D's classifier fixes one
+            raise I2IError(f"{g_name} alone does not fix the image size (G is fully convolutional): pass "
+                           "--image-size N, the --image_size it was trained with, or give its D.ckpt too")
         d_repeat = min(6, image_size.bit_length() - 1)
         settings.update(d_conv_dim=64, d_repeat_num=d_repeat)
         notes.append("no D.ckpt: D is randomly initialised; i2i reads the labels a target does not name from D's "

@@ -8,8 +8,10 @@ checked. Inferred from the weights: the domains (mapping heads), latent_dim, sty
 mapping width, the image size (the style encoder halves to 4 px: log2(size) − 2 ResBlks), the
 first width, max_conv_dim, w_hpf (hpf.filter = kernel / w_hpf) and G's levels.
 
-w_hpf > 0 (CelebA-HQ) generators add the encoder's edges back under FAN face masks; i2i builds
-those masks from StarGAN v2's wing.ckpt (nn/fan.py), so such a checkpoint needs `fan=wing.ckpt`.
+w_hpf > 0 (CelebA-HQ) generators add the encoder's edges back under FAN face masks (nn/fan.py).
+The official build_model puts that FAN into nets and nets_ema, so their files carry it as `fan`;
+the run keeps a copy (fan.ckpt). Files without it need `fan=wing.ckpt`. `100000_optims.ckpt`
+(Adam states of the raw networks) is used with `…_nets.ckpt`, so training resumes where it stopped.
 """
 from __future__ import annotations
 
@@ -24,18 +26,22 @@ DEFAULT_DOMAINS = {2: ["female", "male"], 3: ["cat", "dog", "wild"]}  # CelebA-H
 
 
 def _files(states):
-    """(ema nets, raw nets or None), each {network: flat state dict}."""
-    ema = raw = None
+    """(ema nets, raw nets or None, optimiser states or None), the nets each (file name, {network:
+    flat state dict}). The FAN of a w_hpf > 0 model rides in both nets files as `fan`."""
+    ema = raw = optims = None
     for name, top in states:
         if not all(k in top for k in NETS):
             raise I2IError(f"{name} is not a StarGAN v2 networks file: it has {sorted(top)[:4]}, expected "
                            f"{', '.join(NETS)} (use 100000_nets_ema.ckpt)")
         if isinstance(top["generator"], dict) and "param_groups" in top["generator"]:
-            raise I2IError(f"{name} holds optimiser states (…_optims.ckpt); give …_nets_ema.ckpt")
-        nets = {k: tensors(v, f"{name}[{k}]") for k, v in top.items() if k in (*NETS, "discriminator")}
+            if optims is not None:
+                raise I2IError("two …_optims.ckpt files given; give one")
+            optims = (name, top)
+            continue
+        nets = {k: tensors(v, f"{name}[{k}]") for k, v in top.items() if k in (*NETS, "discriminator", "fan")}
         unknown = sorted(set(top) - set(nets))
         if unknown:
-            raise I2IError(f"{name}: unexpected networks {unknown}; expected {', '.join(NETS)} [, discriminator]")
+            raise I2IError(f"{name}: unexpected networks {unknown}; expected {', '.join(NETS)} [, discriminator, fan]")
         if "discriminator" in nets:
             if raw is not None:
                 raise I2IError("two training files (…_nets.ckpt) given; give one, with …_nets_ema.ckpt")
@@ -44,7 +50,38 @@ def _files(states):
             if ema is not None:
                 raise I2IError("two …_nets_ema.ckpt files given; give one")
             ema = (name, nets)
-    return ema, raw
+    if ema is None and raw is None:
+        raise I2IError(f"{optims[0]} holds only optimiser states; give …_nets_ema.ckpt (and …_nets.ckpt with "
+                       "…_optims.ckpt to continue the official training)")
+    return ema, raw, optims
+
+
+def _fan(ema, raw, fan, notes):
+    """The FAN state for w_hpf > 0 and where it came from: --fan's file, else the nets files' entry."""
+    from ..nn.fan import FAN
+    if fan:
+        FAN.from_file(fan)  # a wrong file fails now, not at the first translation
+        if any(f and "fan" in f[1] for f in (ema, raw)):
+            notes.append(f"the FAN weights are --fan's {Path(fan).name}, not the checkpoint's own `fan` entry")
+        return None, str(Path(fan).resolve())
+    name, nets = next(((n, s) for n, s in (ema, raw or (None, {})) if "fan" in s), (None, None))
+    if nets is None:
+        return None, None
+    FAN.from_state(nets["fan"], f"{name}[fan]")
+    return nets["fan"], f"{name}[fan]"
+
+
+def _optimizer_states(optims, raw, notes):
+    """The official Adam states, used only with the raw networks they were stepping."""
+    if optims is None:
+        return {}
+    name, top = optims
+    if raw is None:
+        notes.append(f"{name} skipped: its optimiser states belong to the raw networks of …_nets.ckpt, "
+                     "which was not given")
+        return {}
+    # Adam numbers parameters in the official module's order, which its state dict keeps
+    return {net: (f"{name}[{net}]", state, list(raw[1][net])) for net, state in top.items() if net in raw[1]}
 
 
 def _max_conv_dim(widths: list[int]) -> int:
@@ -55,7 +92,7 @@ def _max_conv_dim(widths: list[int]) -> int:
 
 
 def plan(states, domains=None, fan=None) -> Plan:
-    ema, raw = _files(states)
+    ema, raw, optims = _files(states)
     notes = []
     if ema is None:
         ema = raw
@@ -94,14 +131,18 @@ def plan(states, domains=None, fan=None) -> Plan:
         model["dim_in"] = 0  # the official width rule
     if g_levels == size.bit_length() - 1 - 4 + (w_hpf > 0):
         model["g_levels"] = 0
+    fan_state, fan_source = _fan(ema, raw, fan, notes)
+    files = {}
     if w_hpf > 0:
-        if not fan:
-            raise I2IError(f"{name} has the high-pass skip (w_hpf={w_hpf:g}, the CelebA-HQ model): its generator "
-                           "needs FAN face masks; pass --fan wing.ckpt (StarGAN v2's `bash download.sh wing`)")
-        from ..nn.fan import FAN
-        FAN.from_file(fan)  # a wrong file fails now, not at the first translation
-        model["fan_path"] = str(Path(fan).resolve())
-        settings["fan"] = model["fan_path"]
+        if not fan_source:
+            raise I2IError(f"{name} has the high-pass skip (w_hpf={w_hpf:g}, the CelebA-HQ model) but no `fan` entry: "
+                           "its generator needs FAN face masks; pass --fan wing.ckpt (StarGAN v2's "
+                           "`bash download.sh wing`)")
+        if fan_state is None:
+            model["fan_path"] = fan_source
+        else:  # the run keeps its own copy, in wing.ckpt's format
+            files["model.fan_path"] = ("fan.ckpt", {"state_dict": fan_state})
+        settings["fan"] = fan_source
     elif fan:
         raise I2IError(f"{name} has no high-pass skip (w_hpf 0): it takes no FAN masks; leave out --fan")
     names = list(domains) if domains else DEFAULT_DOMAINS.get(k)
@@ -120,4 +161,5 @@ def plan(states, domains=None, fan=None) -> Plan:
     else:
         parts += [Part(f"{raw[0]}[{n}]", raw[1][n], f"{n}.") for n in (*NETS, "discriminator")]
     cfg = model_config("stargan_v2", size, model, {"domains": names})
-    return Plan(cfg, DataInfo(size, domains=names), parts, settings, notes)
+    return Plan(cfg, DataInfo(size, domains=names), parts, settings, notes, files=files,
+                optimizers=_optimizer_states(optims, raw, notes))
