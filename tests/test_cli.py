@@ -88,6 +88,18 @@ def test_v2_latent_translation_gives_n_outputs_that_differ(run_v2, tmp_path, cap
     assert Image.open(tmp_path / "c_1.png").tobytes() == outs[1].tobytes()  # the seed fixes the codes
 
 
+def test_v2_seed_is_honoured_with_one_output_and_no_reference(run_v2, tmp_path):
+    Image.new("RGB", (32, 32), (30, 30, 200)).save(tmp_path / "a.png")
+    outs = {}
+    for seed in (1, 2):
+        assert main(["translate", str(run_v2), "-i", str(tmp_path / "a.png"), "-t", "square", "--seed", str(seed),
+                     "-o", str(tmp_path / f"s{seed}.png")]) == 0
+        outs[seed] = Image.open(tmp_path / f"s{seed}.png").tobytes()
+    assert outs[1] != outs[2]  # each seed its latent code, as with -n 2
+    from i2i.api import load
+    assert load(run_v2).translate(str(tmp_path / "a.png"), "square", seed=2).tobytes() == outs[2]
+
+
 def test_v2_reference_translation_takes_the_reference_folder_as_domain(run_v2, tmp_path):
     (tmp_path / "triangle").mkdir()
     Image.new("RGB", (32, 32), (200, 30, 30)).save(tmp_path / "triangle" / "r.png")

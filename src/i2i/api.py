@@ -14,7 +14,7 @@ from PIL import Image
 from safetensors.torch import save_file
 
 from .config import RunConfig
-from .data.images import load_image, resize_exact, to_pil, to_tensor
+from .data.images import FITS, fit as fit_to, load_image, to_pil, to_tensor
 from .errors import I2IError
 from .methods.base import DataInfo, Method, get_method
 from .train import checkpoint
@@ -35,9 +35,11 @@ INFERENCE = {"stargan": ("G.", "D."), "matchgan": ("G.", "D."),
 class Translator:
     """A trained model ready to translate: `t.translate(image, target="red,striped")`."""
 
-    def __init__(self, method: Method, cfg: RunConfig, pretrained: bool = False):
-        # pretrained: loaded from a save_pretrained directory, so cfg's data/train are defaults
+    def __init__(self, method: Method, cfg: RunConfig, pretrained: bool = False, untrained=()):
+        # pretrained: loaded from a save_pretrained directory, so cfg's data/train are defaults;
+        # untrained: inference networks that were never trained (an import's files lacked them)
         self.method, self.cfg, self.pretrained = method, cfg, pretrained
+        self.untrained = tuple(untrained)
 
     @property
     def attributes(self) -> list[str]:
@@ -50,6 +52,12 @@ class Translator:
     @property
     def image_size(self) -> int:
         return self.method.info.image_size
+
+    @property
+    def fit(self) -> str:
+        """How a photo is fitted to the model's square (FITS): as recorded in the run, else as the
+        method's official test path does."""
+        return self.method.info.fit
 
     def target_labels(self, x: torch.Tensor, target) -> torch.Tensor:
         """Turn 'red,striped' / ['red', 'large=0'] / {'large': 0} / a domain name into labels.
@@ -114,33 +122,38 @@ class Translator:
         return hasattr(self.method, "reference_style")
 
     @torch.no_grad()
-    def translate(self, image, target=None, *, reference=None, seed: int | None = None, n: int = 1):
+    def translate(self, image, target=None, *, reference=None, seed: int | None = None, n: int = 1,
+                  fit: str | None = None):
         """Translate a path, PIL image, HWC uint8 array or CHW/NCHW tensor in [-1, 1];
         returns the same kind (a path input gives a PIL image) at the input's size.
 
         Style methods take their style from `reference` (an image of any kind above; its
         domain unless `target` names one) or else from `n` random latent codes drawn with
-        `seed`, and then return a list of n results when n > 1."""
+        `seed`, and then return a list of n results when n > 1. `fit` (crop, squash, pad; default
+        `self.fit`) is how a photo that is not the model's square is prepared."""
         x, restore = _as_batch(image)
-        h, w = x.shape[-2:]
-        x_in = resize_exact(x, self.image_size).to(self.method.device)
+        fit = fit or self.fit
+        if fit not in FITS:
+            raise I2IError(f"unknown fit {fit!r}; use one of: {', '.join(FITS)}")
+        x_in, put_back = fit_to(x, self.image_size, fit)
+        x_in = x_in.to(self.method.device)
         if not self.has_style:
             if reference is not None or n != 1:
                 raise I2IError(f"{self.method.name} has no style input: a reference or n > 1 needs a style "
                                "method such as stargan_v2")
             outs = [self.method.translate(x_in, self.target_labels(x_in, target))]
         else:
-            outs = self._styled(x_in, target, reference, seed, n)
-        outs = [restore(resize_exact(o.cpu(), (h, w)).clamp(-1, 1)) for o in outs]
+            outs = self._styled(x_in, target, reference, seed, n, fit)
+        outs = [restore(put_back(o.cpu())) for o in outs]
         return outs[0] if n == 1 else outs
 
-    def _styled(self, x, target, reference, seed, n) -> list[torch.Tensor]:
+    def _styled(self, x, target, reference, seed, n, fit) -> list[torch.Tensor]:
         if n < 1:
             raise I2IError(f"n must be at least 1, got {n}")
         m = self.method
         if reference is not None:
             ref, _ = _as_batch(reference)
-            ref = resize_exact(ref, self.image_size).to(m.device)
+            ref = fit_to(ref, self.image_size, fit)[0].to(m.device)
             y = (self.target_labels(x, target) if target is not None
                  else self.reference_domain(ref, reference).expand(x.size(0)))
             return [m.translate(x, y, m.reference_style(ref.expand(x.size(0), -1, -1, -1), y))] * n
@@ -157,6 +170,9 @@ class Translator:
         if isinstance(source, (str, Path)) and Path(source).parent.name in self.domains:
             k = self.domains.index(Path(source).parent.name)
             return torch.tensor([k], device=ref.device)
+        if "discriminator" in self.untrained:
+            raise I2IError(f"name the reference's domain with --target ({', '.join(self.domains)}): this model's "
+                           "discriminator, which would read it, was never trained (imported without …_nets.ckpt)")
         return self.method.judge_domain(ref[:1])
 
     def save_pretrained(self, out_dir, overwrite: bool = False) -> Path:
@@ -178,7 +194,8 @@ class Translator:
                 raise I2IError(f"model.fan_path {fan} is missing; the pretrained directory needs those FAN weights")
             model["fan_path"] = "fan" + fan.suffix
         config = {"i2i_format": FORMAT, "i2i_version": _version(), "method": m.name, "model": model,
-                  "info": dataclasses.asdict(m.info), "amp": self.cfg.train.amp, "networks": list(keep)}
+                  "info": dataclasses.asdict(m.info), "amp": self.cfg.train.amp, "networks": list(keep),
+                  "untrained": list(self.untrained)}
 
         def write(tmp: Path):
             save_file(weights, str(tmp / checkpoint.WEIGHTS), metadata={"method": m.name})
@@ -254,7 +271,21 @@ def load(run_dir, device: str = "auto") -> Translator:
                        "from a copy") from None
     method = _build(cfg, info, path)
     checkpoint.load_into(method, checkpoint.load_weights(path), str(path))
-    return _ready(method, cfg, device)
+    return _ready(method, cfg, device, untrained=_untrained(run_dir, path))
+
+
+def _untrained(run_dir: Path, path: Path) -> list[str]:
+    """The inference networks an import left randomly initialised (import.yaml's `untrained`), while
+    the checkpoint loaded is the imported one; training the run on trains them."""
+    file = run_dir / "import.yaml"
+    if not file.is_file():
+        return []
+    try:
+        record = yaml.safe_load(file.read_text(encoding="utf-8"))
+        step, untrained = record.get("step"), [str(n) for n in record.get("untrained") or []]
+    except (OSError, ValueError, TypeError, AttributeError, yaml.YAMLError):
+        raise I2IError(f"{file} is damaged; restore it, or the run directory, from a copy") from None
+    return untrained if isinstance(step, int) and path.name == f"step_{step:07d}" else []
 
 
 def _build(cfg: RunConfig, info: DataInfo, source) -> Method:
@@ -264,11 +295,11 @@ def _build(cfg: RunConfig, info: DataInfo, source) -> Method:
         raise I2IError(f"{source}: {e}") from None
 
 
-def _ready(method: Method, cfg: RunConfig, device: str, pretrained: bool = False) -> Translator:
+def _ready(method: Method, cfg: RunConfig, device: str, pretrained: bool = False, untrained=()) -> Translator:
     dev = pick_device(device)
     method.to(dev)
     method.amp_dtype = pick_amp(cfg.train.amp, dev)  # the plain kernels: official outputs to 1e-5
-    return Translator(method, cfg, pretrained)
+    return Translator(method, cfg, pretrained, untrained)
 
 
 def _load_pretrained(root: Path, device: str) -> Translator:
@@ -278,6 +309,7 @@ def _load_pretrained(root: Path, device: str) -> Translator:
         config = json.loads(file.read_text())
         fmt, name, model = config["i2i_format"], config["method"], config["model"]
         info = DataInfo(**config["info"])
+        untrained = [str(n) for n in config.get("untrained", [])]  # absent from directories of older i2i
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise I2IError(f"{file} is not an i2i pretrained config ({type(e).__name__}: {e}); "
                        "write one with Translator.save_pretrained") from None
@@ -296,4 +328,4 @@ def _load_pretrained(root: Path, device: str) -> Translator:
                        "write the directory again with save_pretrained")
     # the networks left out (the critics training needs) keep their initial weights
     checkpoint.load_into(method, {**built, **weights}, str(root / checkpoint.WEIGHTS))
-    return _ready(method, cfg, device, pretrained=True)
+    return _ready(method, cfg, device, pretrained=True, untrained=untrained)

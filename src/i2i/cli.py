@@ -77,6 +77,14 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--seed", type=int, default=0, help="style methods: seed of the random latent codes")
     tr.add_argument("-n", type=int, default=1, help="style methods: number of outputs, one latent code each; "
                                                     "with n > 1 the outputs are OUTPUT's name + _0, _1, …")
+    tr.add_argument("--fit", choices=["crop", "squash", "pad"],  # data.images.FITS (not imported: no torch yet)
+                    help="how a photo that is not the model's square is prepared; the output always has the "
+                         "photo's size. crop: the centre square, translated and pasted back; squash: the whole "
+                         "photo resized to the square and back; pad: padded to a square with its edge pixels, "
+                         "the padding cut off after. Default: the run's record, the method's official test path "
+                         "(stargan, matchgan: "
+                         "crop, as its CelebA CenterCrop(178); stargan_v2: squash, its Resize of an aligned "
+                         "face; junyanz's methods: squash, their Resize to 286 without the random crop)")
     tr.add_argument("--output", "-o", type=Path, required=True, help="output PNG")
     tr.add_argument("--device", default="auto")
 
@@ -193,10 +201,7 @@ def cmd_translate(a) -> int:
         a.target = t.domains[1 if a.direction == "AtoB" else 0]
     if a.target is None and a.reference is None and not t.method.two_domain:
         raise I2IError("give --target (or, for style methods, --reference)")
-    if a.reference is not None or a.n != 1:
-        out = t.translate(a.input, a.target, reference=a.reference, seed=a.seed, n=a.n)
-    else:
-        out = t.translate(a.input, a.target)
+    out = t.translate(a.input, a.target, reference=a.reference, seed=a.seed, n=a.n, fit=a.fit)
     outs = out if isinstance(out, list) else [out]
     paths = [a.output] if len(outs) == 1 else [a.output.with_name(f"{a.output.stem}_{k}{a.output.suffix}")
                                                for k in range(len(outs))]

@@ -190,6 +190,33 @@ def resize(t: torch.Tensor, size: int) -> torch.Tensor:
     return resize_exact(t, (int(size * h / w), size))
 
 
+FITS = {"crop": "the centre square (side: the shorter side) resized to the model's size; the translated "
+                "square is pasted back, the rest of the photo kept",
+        "squash": "the whole image resized to the model's square, its aspect changed, and back",
+        "pad": "padded to a square by repeating its edge pixels, resized; the padding is cut off the output"}
+
+
+def fit(x: torch.Tensor, size: int, how: str):
+    """Prepare a batch (N, 3, H, W) for a model that sees size x size images: (the model's input,
+    put_back(output) -> the output at H x W). `how` is one of FITS."""
+    h, w = x.shape[-2:]
+    if how == "squash":
+        return resize_exact(x, size), lambda o: resize_exact(o, (h, w)).clamp(-1, 1)
+    side = min(h, w) if how == "crop" else max(h, w)
+    top, left = int(round(abs(h - side) / 2.0)), int(round(abs(w - side) / 2.0))  # torchvision's centre
+    if how == "crop":
+        def put_back(o):
+            out = x.to(o.dtype).clone()
+            out[..., top:top + side, left:left + side] = resize_exact(o, side).clamp(-1, 1)
+            return out
+        return resize_exact(x[..., top:top + side, left:left + side], size), put_back
+    if how == "pad":
+        square = F.pad(x, (left, side - w - left, top, side - h - top), mode="replicate")
+        return (resize_exact(square, size),
+                lambda o: resize_exact(o, side).clamp(-1, 1)[..., top:top + h, left:left + w])
+    raise I2IError(f"unknown fit {how!r}; use one of: {', '.join(FITS)}")
+
+
 MAX_ASPECT = 4  # resize_square pre-crops longer images to this aspect ratio
 
 

@@ -25,6 +25,7 @@ class DataInfo:
     exclusive: list[list[str]] = field(default_factory=list)  # attribute groups with exactly one set
     datasets: list[dict] = field(default_factory=list)  # joint runs: {name, labels, multi_label} per dataset,
                                                         # in the order of `attributes`
+    fit: str = ""  # how translate fits a photo to the model's square (data.images.FITS); "": the method's
 
     @property
     def labels(self) -> list[str]:
@@ -54,10 +55,12 @@ class Method(nn.Module):
     two_domain: ClassVar[bool] = False  # batches are {"A", "B"} image pairs (paired or not), not labelled images
     one_way: ClassVar[bool] = False  # two-domain methods that only translate A → B (pix2pix, DTN)
     semi_supervised: ClassVar[bool] = False  # learns from unlabelled items too (MatchGAN)
+    fit: ClassVar[str] = "squash"  # how the official test path fits a photo to the model's square
 
     def __init__(self, cfg, info: DataInfo):
         super().__init__()
-        self.cfg, self.info = cfg, info
+        # the run records how photos are fitted, so trained and imported runs translate alike
+        self.cfg, self.info = cfg, dataclasses.replace(info, fit=info.fit or type(self).fit)
         self.amp_dtype: torch.dtype | None = None
         self.fused_optim = False  # train.fused_optim: each Adam/SGD step as one fused kernel
         self._optimizers: dict[str, torch.optim.Optimizer] | None = None

@@ -33,6 +33,7 @@ class CycleGANConfig(factory.Options):   # defaults: ResNet 9 blocks, instance n
 class CycleGAN(Method):
     name = "cyclegan"
     Config = CycleGANConfig
+    fit = "squash"  # junyanz's test path resizes to a square (286) and crops 256 at random: the squash kept
     compilable = ("G_A", "G_B", "D_A", "D_B")
     train_defaults = {"batch_size": 1}
     data_defaults = {"image_size": 256}   # load 286, crop 256

@@ -33,6 +33,7 @@ class Pix2PixConfig(factory.Options):
 class Pix2Pix(Method):
     name = "pix2pix"
     Config = Pix2PixConfig
+    fit = "squash"  # junyanz's test path resizes to a square (286) and crops 256 at random: the squash kept
     compilable = ("G", "D")
     train_defaults = {"batch_size": 1}
     data_defaults = {"image_size": 256}   # load 286, crop 256

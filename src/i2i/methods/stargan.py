@@ -101,6 +101,7 @@ class Discriminator(nn.Module):
 class StarGAN(Method):
     name = "stargan"
     Config = StarGANConfig
+    fit = "crop"  # the official CelebA test path: CenterCrop(178) of the 178 x 218 photo, then Resize
     compilable = ("G",)
 
     def __init__(self, cfg: StarGANConfig, info: DataInfo):

@@ -178,6 +178,7 @@ def _pick(per_domain: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 class StarGANv2(Method):
     name = "stargan_v2"
     Config = StarGANv2Config
+    fit = "squash"  # the official test path: Resize([size, size]) of an aligned face (i2i align)
     compilable = ("generator", "mapping_network", "style_encoder")
     domains_only = True
     balanced_sampling = True   # the official loader draws every domain equally often
