@@ -147,6 +147,21 @@ class Translator:
         outs = [restore(put_back(o.cpu())) for o in outs]
         return outs[0] if n == 1 else outs
 
+    def translate_face(self, photo, aligner, target=None, *, reference=None, seed: int | None = None, n: int = 1):
+        """A face photo as StarGAN v2's official test path wants it: aligned to the CelebA-HQ crop
+        (`aligner`: an i2i.data.align.Aligner at the model's size; a reference path or image is
+        aligned too), translated, and each result pasted back into the photo. Returns PIL images
+        at the photo's size (a list when n > 1)."""
+        from .data.align import paste_back
+        if aligner.size != self.image_size:
+            raise I2IError(f"the aligner makes {aligner.size} px crops but this model takes {self.image_size} px")
+        crop, matrix = aligner.align(photo)
+        if reference is not None and not isinstance(reference, torch.Tensor):
+            reference = aligner.align(reference)[0]
+        outs = self.translate(crop, target, reference=reference, seed=seed, n=n, fit="squash")
+        pasted = [Image.fromarray(paste_back(photo, o, matrix)) for o in (outs if n > 1 else [outs])]
+        return pasted if n > 1 else pasted[0]
+
     def _styled(self, x, target, reference, seed, n, fit) -> list[torch.Tensor]:
         if n < 1:
             raise I2IError(f"n must be at least 1, got {n}")

@@ -85,6 +85,12 @@ def parser() -> argparse.ArgumentParser:
                          "(stargan, matchgan: "
                          "crop, as its CelebA CenterCrop(178); stargan_v2: squash, its Resize of an aligned "
                          "face; junyanz's methods: squash, their Resize to 286 without the random crop)")
+    tr.add_argument("--align", action="store_true",
+                    help="a face photo (StarGAN v2): align it as `i2i align` does, translate the aligned crop "
+                         "(and an aligned reference), paste the result back into the photo; needs --landmarks")
+    tr.add_argument("--landmarks", type=Path, help="with --align: StarGAN v2's celeba_lm_mean.npz")
+    tr.add_argument("--fan", type=Path, help="with --align: StarGAN v2's wing.ckpt (default: the run's own FAN, "
+                                             "which w_hpf=1 runs carry)")
     tr.add_argument("--output", "-o", type=Path, required=True, help="output PNG")
     tr.add_argument("--device", default="auto")
 
@@ -215,7 +221,10 @@ def cmd_translate(a) -> int:
         a.target = t.domains[1 if a.direction == "AtoB" else 0]
     if a.target is None and a.reference is None and not t.method.two_domain:
         raise I2IError("give --target (or, for style methods, --reference)")
-    out = t.translate(a.input, a.target, reference=a.reference, seed=a.seed, n=a.n, fit=a.fit)
+    if a.align:
+        out = t.translate_face(a.input, _aligner(a, t), a.target, reference=a.reference, seed=a.seed, n=a.n)
+    else:
+        out = t.translate(a.input, a.target, reference=a.reference, seed=a.seed, n=a.n, fit=a.fit)
     outs = out if isinstance(out, list) else [out]
     paths = [a.output] if len(outs) == 1 else [a.output.with_name(f"{a.output.stem}_{k}{a.output.suffix}")
                                                for k in range(len(outs))]
@@ -223,6 +232,18 @@ def cmd_translate(a) -> int:
         save_image(to_tensor(img), path)
     print(f"wrote {', '.join(map(str, paths))} ({outs[0].size[0]}×{outs[0].size[1]})")
     return 0
+
+
+def _aligner(a, t):
+    """translate --align: the face aligner at the model's size, its FAN from --fan or the run."""
+    from .data.align import Aligner
+    if a.fit:
+        raise I2IError("give --align or --fit, not both: an aligned face is already the model's square")
+    fan = a.fan or getattr(t.method.cfg, "fan_path", "") or None
+    if a.landmarks is None or fan is None:
+        raise I2IError("--align needs --landmarks celeba_lm_mean.npz" + ("" if fan else " and --fan wing.ckpt (this "
+                       "run has no FAN of its own)") + " (StarGAN v2's `bash download.sh wing` gets both)")
+    return Aligner(fan, a.landmarks, t.image_size)
 
 
 def cmd_eval(a) -> int:

@@ -331,3 +331,38 @@ def test_cli_align_errors(tmp_path, wing, capsys):
     assert main(["align", str(tmp_path / "missing.png"), "--out", str(tmp_path / "o"), "--fan", str(wing),
                  "--landmarks", str(LM_MEAN)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ translate --align
+
+def test_translate_align_pastes_the_translated_face_back(tmp_path, wing, capsys):
+    """`i2i translate RUN --align` on a w_hpf=1 StarGAN v2 the official code wrote (the 64 px
+    fixture with its FAN inside): the face aligned at the model's size, translated, pasted back;
+    the rest of the photo untouched, the same as the API's align -> translate -> paste_back."""
+    import tarfile
+
+    import i2i
+    from i2i.cli import main
+    from i2i.official import import_checkpoint
+    with tarfile.open(FIX.parent / "celeba_fan_000010.tar.xz") as tar:
+        tar.extract("000010_nets_ema.ckpt", tmp_path, filter="data")
+    run = import_checkpoint("stargan-v2", [tmp_path / "000010_nets_ema.ckpt"], tmp_path / "run")
+    photo, out = FIX / "in_wide.png", tmp_path / "out.png"
+    args = ["translate", str(run), "-i", str(photo), "--target", "male", "--seed", "1", "-o", str(out)]
+    assert main([*args, "--align", "--fan", str(wing), "--landmarks", str(LM_MEAN)]) == 0
+    a, b = np.asarray(Image.open(out).convert("RGB")).astype(int), _rgb("in_wide.png").astype(int)
+    assert a.shape == b.shape
+    changed = (a != b).any(-1)
+    assert 0.05 < changed.mean() < 0.95  # the face's footprint, not the whole photo
+    crop, m = A.Aligner(wing, LM_MEAN, 64).align(photo)
+    t = i2i.load(run, device="cpu")
+    assert np.array_equal(a, A.paste_back(photo, t.translate(crop, "male", seed=1, fit="squash"), m))
+    capsys.readouterr()
+    assert main([*args, "--align", "--fan", str(wing)]) == 2
+    assert "--align needs --landmarks celeba_lm_mean.npz" in capsys.readouterr().err
+    assert main([*args, "--align", "--fan", str(wing), "--landmarks", str(LM_MEAN), "--fit", "crop"]) == 2
+    assert "give --align or --fit, not both" in capsys.readouterr().err
+    plain = import_checkpoint("stargan-v2", [FIX.parent / "000010_nets_ema.ckpt"], tmp_path / "plain")
+    assert main(["translate", str(plain), "-i", str(photo), "--target", "dog", "-o", str(out), "--align",
+                 "--landmarks", str(LM_MEAN)]) == 2
+    assert "this run has no FAN of its own" in capsys.readouterr().err
