@@ -39,6 +39,7 @@ before Solver.__init__ applies he_init to the raw ones); i2i's start as copies o
 networks. The parity test loads both initial states from the official run; the difference is shown by
 its own test below.
 """
+import dataclasses
 import math
 import re
 from pathlib import Path
@@ -213,3 +214,21 @@ def test_fast_defaults_stay_within_measured_bounds_of_the_official_run(monkeypat
     assert w_dev < 12 * LR
     assert null_dev < 22 * LR  # the Adam step bound of the reference test
     assert ema_dev < 1e-5
+
+
+def test_ema_init_official_starts_the_averages_as_the_official_code():
+    """model.ema_init=official: the averages are copies taken before he_init, as clovaai's build_model
+    (zero-bias he_init raw networks, PyTorch-default-init averages); the raw networks are the same
+    either way. (The parity tests above load the official initial averages themselves.)"""
+    model, info = config()
+    torch.manual_seed(0)
+    ours = StarGANv2(model, info)
+    torch.manual_seed(0)
+    theirs = StarGANv2(dataclasses.replace(model, ema_init="official"), info)
+    bias = "to_rgb.2.bias"
+    assert torch.count_nonzero(theirs.generator.state_dict()[bias]) == 0
+    assert torch.count_nonzero(theirs.generator_ema.state_dict()[bias]) > 0
+    for name, net in ours.networks().items():
+        for a, b in zip(net.state_dict().values(), theirs.networks()[name].state_dict().values()):
+            assert torch.equal(a, b)
+    assert not theirs.generator_ema.from_rgb.weight.requires_grad

@@ -49,6 +49,9 @@ class StarGANv2Config:
     beta2: float = 0.99
     weight_decay: float = 1e-4
     ema_beta: float = 0.999
+    ema_init: str = "raw"          # raw: the averages start as copies of the initialised networks;
+                                   # official: as clovaai's build_model, copies taken before he_init
+                                   # (PyTorch's default init), so they start elsewhere
     warmup_steps: int = 0          # not in the paper (0 = official): first train G and E alone as an
                                    # autoencoder, G(x, E_y(x)) ≈ x, so the game starts from an identity G
 
@@ -194,12 +197,15 @@ class StarGANv2(Method):
         self.mapping_network = MappingNetwork(cfg.latent_dim, cfg.style_dim, k, cfg.hidden_dim)
         self.style_encoder = StyleEncoder(size, cfg.style_dim, k, cfg.max_conv_dim, cfg.dim_in)
         self.discriminator = Discriminator(size, k, cfg.max_conv_dim, cfg.dim_in)
+        if cfg.ema_init not in ("raw", "official"):
+            raise ValueError(f"ema_init must be raw or official, not {cfg.ema_init!r}")
+        averaged = ("generator", "mapping_network", "style_encoder")
+        # Averaged copies: every sample and translation uses them.
+        copies = {k: copy.deepcopy(getattr(self, k)) for k in averaged} if cfg.ema_init == "official" else {}
         for net in self.networks().values():
             net.apply(he_init)
-        # Averaged copies: every sample and translation uses them.
-        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
-        self.mapping_network_ema = copy.deepcopy(self.mapping_network).requires_grad_(False)
-        self.style_encoder_ema = copy.deepcopy(self.style_encoder).requires_grad_(False)
+        for k in averaged:
+            setattr(self, f"{k}_ema", copies.get(k, copy.deepcopy(getattr(self, k))).requires_grad_(False))
         self.mask_provider = None  # built on first use: FAN masks, or all-ones with a warning
 
     def mask(self, x):
