@@ -61,6 +61,17 @@ class TrainConfig:
     on_nonfinite: str = "stop"         # stop: a NaN/Inf loss ends the run, the last good checkpoint kept;
                                        # skip: that batch's updates are undone and counted (skipped_steps)
 
+    @classmethod
+    def reference(cls, **values) -> "TrainConfig":
+        """The reference setting: every speed option off (float32, no autocast, no channels_last, no
+        compile, plain optimiser steps, the official conv layouts), as the training-parity tests run
+        against the official code (docs/parity.md)."""
+        return cls(**{**REFERENCE, **values})
+
+
+REFERENCE = {"amp": "none", "channels_last": False, "compile": "off", "fused_optim": False,
+             "matmul_convs": False, "resample_convs": False}
+
 
 @dataclass
 class RunConfig:

@@ -58,8 +58,6 @@ K, S = OFF["K"], OFF["start_step"]
 LR = OFF["config"]["lr"]
 # generator conv biases followed (through the residual sum) by an instance norm: zero gradient in exact arithmetic
 NULL_GRAD = re.compile(r"^(from_rgb|(encode|decode)\.\d+\.conv[12])\.bias$")
-REFERENCE = dict(amp="none", channels_last=False, compile="off", fused_optim=False, matmul_convs=False,
-                 resample_convs=False)
 
 
 def config() -> tuple[StarGANv2Config, DataInfo]:
@@ -106,7 +104,7 @@ def train(m: StarGANv2, monkeypatch) -> list[dict]:
 def reference():
     mp = pytest.MonkeyPatch()
     try:
-        m = build(TrainConfig(steps=K, **REFERENCE))
+        m = build(TrainConfig.reference(steps=K))
         return m, train(m, mp)
     finally:
         mp.undo()
