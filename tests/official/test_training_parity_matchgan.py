@@ -1,0 +1,322 @@
+"""MatchGAN trains as justin941208/MatchGAN's Solver.train does, step for step (CelebA path: the 5
+default attributes, multi-label BCE, labelled and unlabelled iterations alternating, match loss).
+
+Fixture (tests/fixtures/official/training/matchgan/train.pt.gz, gzip of a torch.save file), made
+outside the repository by make_matchgan_train_fixtures.py with the official solver.py and model.py
+(commit 08bf0a6) and torch 2.13 on CPU: Solver(image_size 16, g_conv_dim 8, d_conv_dim 8, c_dim 5,
+g_repeat_num 2, d_repeat_num 3, batch 16, n_critic 5, the official λs (λ_match 0.5) and Adam
+settings) trained for K = 10 iterations by its own train(): even iterations labelled (4 label
+classes x 4 images, one loader per valid label combination as main.py builds them), odd ones
+unlabelled (16 images); G steps at iteration 4 (labelled: adversarial, classification,
+reconstruction and match terms) and 9 (unlabelled: no reconstruction), D's match loss on the
+labelled iterations. It holds each iteration's batch (uint8, turned into floats by the formula both
+codes were fed), every random draw train() made (np.random.choice of the 4 target label
+combinations, torch.rand for the penalty's α, np.random.shuffle of the class list, which only
+chose the batches), digests of the initial G/D weights (torch.manual_seed(1234), rebuilt here with
+i2i's networks), the final G/D state dicts, the Adam states and each iteration's logged losses (the
+values train() hands its tensorboard logger, not the printed 4 digits), and the same run under
+torch 1's zero_grad (losses, D's two heads and their Adam states; see the last test).
+
+i2i runs in its reference setting: float32, no autocast, no fused optimiser, no compile, with
+empty_groups=True: the official CelebA targets include "no hair colour" (16 combinations of the 5
+attributes), which i2i's default (False, 12 combinations) leaves out.
+"""
+import gzip
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+import torch
+
+from i2i.methods.base import DataInfo
+from i2i.methods.matchgan import MatchDiscriminator, MatchGAN, MatchGANConfig
+from i2i.methods.stargan import Generator
+
+FIX = Path(__file__).parents[1] / "fixtures" / "official" / "training" / "matchgan" / "train.pt.gz"
+RTOL = 1e-5
+RUNNING = ("running_mean", "running_var", "num_batches_tracked")
+HAIR = ["Black_Hair", "Blond_Hair", "Brown_Hair"]  # the official code's exclusive group
+
+
+def load():
+    with gzip.open(FIX, "rb") as f:
+        return torch.load(io.BytesIO(f.read()), weights_only=True)
+
+
+def as_image(u8):
+    return u8.float() / 127.5 - 1  # the fixture's image_formula
+
+
+def official_g_key(key: str, cfg) -> str:
+    """The official G is encoder (first conv, 2 down-samplings, g_repeat_num // 2 residual blocks)
+    + decoder (the other g_repeat_num // 2 blocks, 2 up-samplings, last conv); i2i's is one
+    Sequential `main` of the same layers in the same order."""
+    part, _, rest = key.partition(".")
+    index, _, rest = rest.partition(".")
+    shift = {"encoder": 0, "decoder": 9 + cfg["g_repeat_num"] // 2}[part]
+    return f"main.{int(index) + shift}.{rest}"
+
+
+def official_g(state, cfg):
+    return {official_g_key(k, cfg): v for k, v in state.items()}
+
+
+def sha(t):
+    return hashlib.sha256(t.detach().contiguous().numpy().tobytes()).hexdigest()
+
+
+class Replay:
+    """Hands i2i's step the official draws, in the official order, checking each call's shape:
+    the official np.random.choice of 4 distinct label combinations becomes the randperm i2i takes
+    its first 4 entries from; torch.rand is the penalty's α."""
+
+    def __init__(self, draws, monkeypatch):
+        self.choices, self.alphas = list(draws["choice"]), list(draws["rand"])
+
+        def fake_randperm(n, *a, **k):
+            first = self.choices.pop(0).long()
+            rest = [j for j in range(n) if j not in first.tolist()]
+            return torch.cat([first, torch.tensor(rest, dtype=torch.long)]).to(k.get("device") or "cpu")
+
+        def fake_rand(*size, **k):
+            want = self.alphas.pop(0)
+            assert tuple(size) == tuple(want.shape), (size, want.shape)
+            return want.to(k.get("device") or "cpu")
+
+        monkeypatch.setattr(torch, "randperm", fake_randperm)
+        monkeypatch.setattr(torch, "rand", fake_rand)
+
+
+def close(a, b):
+    """max |a − b| / (|b| + tiny): the relative error rtol bounds."""
+    return ((a - b).abs() / b.abs().clamp_min(1e-30)).max().item() if a.numel() else 0.0
+
+
+def batch_of(b):
+    x = as_image(b["image"])
+    n = x.size(0)
+    if "label" in b:  # labelled: mask all one (as the trainer's batches carry it)
+        return {"image": x, "label": b["label"], "mask": torch.ones(n, 1)}
+    return {"image": x, "label": torch.full((n, 5), -1.0), "mask": torch.zeros(n, 1)}  # as data.semi hides them
+
+
+def build(fix):
+    cfg = fix["config"]
+    info = DataInfo(cfg["image_size"], attributes=cfg["selected_attrs"], exclusive=[HAIR])
+    m = MatchGAN(MatchGANConfig(g_conv_dim=cfg["g_conv_dim"], d_conv_dim=cfg["d_conv_dim"],
+                                g_repeat_num=cfg["g_repeat_num"], d_repeat_num=cfg["d_repeat_num"],
+                                lambda_cls=cfg["lambda_cls"], lambda_rec=cfg["lambda_rec"],
+                                lambda_gp=cfg["lambda_gp"], lambda_match=cfg["lambda_match"],
+                                g_lr=cfg["g_lr"], d_lr=cfg["d_lr"], beta1=cfg["beta1"], beta2=cfg["beta2"],
+                                n_critic=cfg["n_critic"], empty_groups=True), info)
+    # the official build_model: torch.manual_seed(1234), then G, then D
+    torch.manual_seed(1234)
+    g = Generator(cfg["g_conv_dim"], cfg["c_dim"], cfg["g_repeat_num"])
+    d = MatchDiscriminator(cfg["image_size"], cfg["d_conv_dim"], cfg["c_dim"], cfg["d_repeat_num"])
+    m.G.load_state_dict(g.state_dict())
+    m.D.load_state_dict(d.state_dict())
+    return m
+
+
+def train(extra_forward=False, legacy_zero_grad=False):
+    """i2i's MatchGAN from the official initial weights, on the official batches and draws. With
+    extra_forward, each G iteration first runs G(x, c_trg) once more outside the step (no
+    gradients): the forward the official G step repeats, for the running statistics only. With
+    legacy_zero_grad, every zero_grad zeroes the gradients instead of dropping them (torch < 2.0)."""
+    fix = load()
+    cfg = fix["config"]
+    m = build(fix)
+    m.train()
+    assert m.amp_dtype is None and not m.fused_optim and not m.cfg.gp_fp32  # the reference setting
+    mp = pytest.MonkeyPatch()
+    try:
+        if legacy_zero_grad:
+            zero_grad = torch.optim.Optimizer.zero_grad
+            mp.setattr(torch.optim.Optimizer, "zero_grad", lambda self, set_to_none=True: zero_grad(self, False))
+        replay = Replay(fix["draws"], mp)
+        logs = []
+        for i, b in enumerate(fix["batches"]):
+            if extra_forward and (i + 1) % cfg["n_critic"] == 0:
+                with torch.no_grad():
+                    m.G(as_image(b["image"]), fix["all_target_labels"][replay.choices[0].long()].repeat(4, 1))
+            logs.append(m.train_step(batch_of(b), i))
+    finally:
+        mp.undo()
+    assert not replay.choices and not replay.alphas  # every official draw used, none more
+    return fix, m, logs
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return train()
+
+
+def test_setup_is_the_officials():
+    """The fixture's batches alternate labelled/unlabelled as the official train() does; i2i's
+    valid targets are the official all_target_labels in the same order (so a class id is the same
+    row in both); i2i's networks, built from the official seed, hold the official initial weights
+    bit for bit under the official G's encoder/decoder names."""
+    fix = load()
+    cfg = fix["config"]
+    m = build(fix)
+    assert torch.equal(m.combinations, fix["all_target_labels"])
+    assert len(m.combinations) == 16  # 2 free attributes x (no hair colour or one of 3)
+    for i, b in enumerate(fix["batches"]):
+        assert ("label" in b) == (i % 2 == 0)
+        if "label" in b:
+            assert torch.equal(b["label"], fix["all_target_labels"][b["classes"]].repeat_interleave(4, 0))
+    own = {"G": m.G.state_dict(), "D": m.D.state_dict()}
+    for net, digests in fix["init_sha256"].items():
+        names = {official_g_key(k, cfg): k for k in digests} if net == "G" else {k: k for k in digests}
+        assert set(names) == set(own[net])
+        for ours, theirs in names.items():
+            assert sha(own[net][ours]) == digests[theirs], (net, theirs)
+
+
+def test_each_iterations_losses_equal_the_official(trained):
+    """Every term i2i computes, each iteration, rtol 1e-5 (5 terms on labelled D-only iterations,
+    3 on unlabelled ones, + 4 or 3 G terms on G iterations). The official logger also reports, on
+    unlabelled iterations, D/loss_cls and D/loss_match (and G/loss_rec at a G step) that it did not
+    compute there: the previous labelled iteration's values, still in their variables; checked to
+    be exactly that. Measured: worst relative difference 1.9e-7."""
+    fix, m, logs = trained
+    assert len(logs) == fix["K"] == 10
+    last = {}
+    for i, (ours, theirs) in enumerate(zip(logs, fix["losses"])):
+        assert set(ours) <= set(theirs), i
+        stale = set(theirs) - set(ours)
+        if i % 2 == 0:
+            assert not stale, (i, stale)
+        else:
+            assert stale == ({"D/loss_cls", "D/loss_match"} | ({"G/loss_rec"} if "G/loss_fake" in ours else set()))
+            for k in stale:
+                assert theirs[k] == last[k], (i, k)
+        for k, v in ours.items():
+            assert v == pytest.approx(theirs[k], rel=RTOL, abs=0), (i, k, v, theirs[k])
+        last.update(theirs)
+    assert "D/loss_match" in logs[0] and "G/loss_match" in logs[4] and "G/loss_match" in logs[9]
+    assert "G/loss_rec" in logs[4] and "G/loss_rec" not in logs[9] and "D/loss_cls" not in logs[1]
+
+
+def scale_close(a, b):
+    """Equal to rtol 1e-5 elementwise, or within 1e-5 of the tensor's largest entry: an entry far
+    below its tensor's scale (a bias a few Adam steps from 0) carries the rounding of the rest."""
+    return torch.allclose(a, b, rtol=RTOL, atol=RTOL * b.abs().max().item())
+
+
+def centre_taps(w):
+    """A copy of G's first conv weight with the centre taps of its label channels set to 0."""
+    w = w.clone()
+    w[:, 3:, 3, 3] = 0
+    return w
+
+
+@pytest.mark.parametrize("net", ["G", "D"])
+def test_final_weights_equal_the_official(trained, net):
+    """Every weight of D (match head conv3 included), and of G but the label channels' centre taps
+    of its first conv (next test), after 10 iterations. Measured: worst max|Δ| / max|w| per tensor
+    1.8e-6 in G (elementwise 5.4e-6), 5.9e-7 in D (elementwise 2.2e-5, one entry of main.4.weight
+    far below its tensor's scale; conv3 1.1e-5)."""
+    fix, m, _ = trained
+    own = getattr(m, net).state_dict()
+    theirs = fix["final"][net]
+    if net == "G":
+        theirs = official_g(theirs, fix["config"])
+    assert set(own) == set(theirs)
+    for k, v in theirs.items():
+        if k.endswith(RUNNING):
+            continue  # see the running-statistics test
+        a = own[k]
+        if net == "G" and k == "main.0.weight":
+            a, v = centre_taps(a), centre_taps(v)
+        assert scale_close(a, v), (net, k, close(a, v))
+
+
+def test_the_label_channels_centre_taps_differ_only_as_rounding_can_make_them(trained):
+    """As in StarGAN's parity test: G's first conv (7x7, padding 3) reads the label as channels
+    constant over the image and an instance norm follows, so the centre tap of a label channel adds
+    the same constant at every pixel, which the norm removes. Its gradient is 0 in exact arithmetic
+    and float32 rounding in both codes, and Adam, dividing a gradient by its own size, moves such a
+    weight by up to about lr per G step either way; nothing after the norm depends on it.
+    Measured: those 40 entries (8 filters x 5 labels) differ by at most 2.3e-4 ≤ 2 lr x 2 G steps."""
+    fix, m, _ = trained
+    lr, g_steps = fix["config"]["g_lr"], fix["K"] // fix["config"]["n_critic"]
+    own = m.G.state_dict()["main.0.weight"][:, 3:, 3, 3]
+    theirs = fix["final"]["G"]["encoder.0.weight"][:, 3:, 3, 3]
+    sq = fix["optim"]["G"]["state"][0]["exp_avg_sq"]
+    assert (sq[:, 3:, 3, 3].sqrt() <= 1e-6 * sq.sqrt().max()).all()  # gradients at rounding level
+    assert (own - theirs).abs().max() <= 2 * lr * g_steps
+
+
+def test_instance_norm_running_statistics_differ_only_by_the_official_extra_forward(trained):
+    """The official G step computes G(x, c_trg) again though G is unchanged since the D step; i2i
+    reuses the D step's fake. Each forward in train mode moves the instance norms' running
+    statistics, which neither code reads (both translate with instance norm in train mode). Adding
+    that forward outside i2i's step brings them equal, but for the first norm's running mean, which
+    records the centre taps' constant above. Measured: without it they differ by 7% or more of
+    their scale; with it by <= 4.3e-7 of their scale, main.1.running_mean by 3.6e-4."""
+    fix, m, _ = trained
+    theirs = official_g(fix["final"]["G"], fix["config"])
+    stats = [k for k in theirs if k.endswith(("running_mean", "running_var"))]
+    assert stats and all(close(m.G.state_dict()[k], theirs[k]) > 1e-2 for k in stats)
+    _, again, _ = train(extra_forward=True)
+    own = again.G.state_dict()
+    for k in stats:
+        if k == "main.1.running_mean":
+            assert (own[k] - theirs[k]).abs().max() <= 1e-3 * theirs[k].abs().max(), k
+        else:
+            assert scale_close(own[k], theirs[k]), (k, close(own[k], theirs[k]))
+    assert torch.equal(own["main.0.weight"], m.G.state_dict()["main.0.weight"])  # it trains nothing
+
+
+@pytest.mark.parametrize("net", ["G", "D"])
+def test_adam_moments_equal_the_official(trained, net):
+    """Adam's m and v for every parameter, to 1e-5 of each tensor's largest entry; step counts
+    equal (G 2; D 10 but its heads, 5: next test). Measured: worst max|Δ| / max(entry) 1.3e-6 in
+    G, 1.0e-6 in D."""
+    fix, m, _ = trained
+    own = m.optimizers()[net].state_dict()
+    theirs = fix["optim"][net]
+    assert own["param_groups"][0]["params"] == theirs["param_groups"][0]["params"]
+    for key in ("lr", "betas", "eps", "weight_decay", "amsgrad"):
+        assert own["param_groups"][0][key] == pytest.approx(theirs["param_groups"][0][key]), key
+    assert set(own["state"]) == set(theirs["state"])
+    # D's heads conv2 (classes) and conv3 (match) get no gradient on unlabelled iterations: their
+    # grads stay None (zero_grad's set_to_none, torch >= 2.0) and Adam skips them, in both codes
+    steps = {p: 2 for p in theirs["state"]} if net == "G" else {p: 10 for p in range(7)} | {7: 5, 8: 5}
+    for p, st in theirs["state"].items():
+        assert float(own["state"][p]["step"]) == float(st["step"]) == steps[p]
+        for k in ("exp_avg", "exp_avg_sq"):
+            a, b = own["state"][p][k], st[k]
+            assert (a - b).abs().max() <= RTOL * b.abs().max(), (net, p, k, close(a, b))
+
+
+def test_under_torch_1_zero_grad_the_heads_also_step_on_unlabelled_iterations():
+    """The official requirements (numpy 1.17, tensorboard 1.14) are of torch 1.x, whose zero_grad
+    zeroes gradients rather than setting them to None: there D's heads conv2 (classes) and conv3
+    (match), which no unlabelled D loss reaches, still take an Adam step with gradient 0 on every
+    unlabelled iteration (moments decayed, weight moved by lr·m̂/(√v̂+ε)); under torch ≥ 2.0, which
+    the official code also runs on, and in i2i (zero_grad(set_to_none=True)), Adam skips them.
+    The fixture holds that run too. Measured there: the heads end ~3e-4 away (~0.4% of their scale)
+    and the losses from iteration 2 on up to ~8e-5 relative. i2i run with torch 1's zero_grad
+    matches it to rtol 1e-5 (losses, heads, their Adam states, 10 steps each; measured: losses
+    2.4e-7, heads 1.2e-7 of their scale): the two codes' steps are the same, only the torch
+    version's zero_grad differs."""
+    fix, m, logs = train(legacy_zero_grad=True)
+    legacy = fix["legacy_zero_grad"]
+    for i, (ours, theirs, modern) in enumerate(zip(logs, legacy["losses"], fix["losses"])):
+        for k, v in ours.items():
+            assert v == pytest.approx(theirs[k], rel=RTOL, abs=0), (i, k, v, theirs[k])
+    assert max(abs(theirs[k] - modern[k]) / abs(modern[k]) for theirs, modern in zip(legacy["losses"], fix["losses"])
+               for k in modern) > 1e-5  # the difference is real, larger than the tolerance
+    own = m.D.state_dict()
+    for k, v in legacy["D"].items():
+        assert scale_close(own[k], v), (k, close(own[k], v))
+        assert (v - fix["final"]["D"][k]).abs().max() > 1e-4
+    st = m.optimizers()["D"].state_dict()["state"]
+    for p, want in legacy["optim_D"].items():
+        assert float(st[p]["step"]) == float(want["step"]) == fix["K"]
+        for k in ("exp_avg", "exp_avg_sq"):
+            assert (st[p][k] - want[k]).abs().max() <= RTOL * want[k].abs().max(), (p, k)
+
