@@ -44,29 +44,9 @@ NOT_OFFICIAL = {"stargan": ["model.g_norm: batch (official: instance norm)",
 
 
 # -- the official code -----------------------------------------------------------------------------
-class _Stub(types.ModuleType):
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return _Stub(f"{self.__name__}.{name}")
-
-    def __call__(self, *args, **kwargs):
-        return self
-
-
 def _stub(names):
-    import importlib.util
-    for name in names:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            sys.modules[name] = _Stub(name)
-            if name == "munch":  # used for real: a dict with attribute access
-                class Munch(dict):
-                    __getattr__, __setattr__ = dict.__getitem__, dict.__setitem__
-                sys.modules[name].Munch = Munch
+    from speed import stub_missing  # benchmarks/speed.py: stand-ins for modules never called here
+    stub_missing(names)
 
 
 def shapes_batches(dataset, batch: int, seed: int):
