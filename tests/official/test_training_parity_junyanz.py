@@ -23,6 +23,9 @@ pool draws from torch (torch.rand, torch.randint) where the official one draws f
 random: the test hands it the official draws. Its dropout draws from torch's global RNG in the same
 order as the official U-Net (innermost dropout level first), so restoring the recorded RNG state
 before each step reproduces the official masks, which the test checks.
+
+The last tests run i2i with its fast defaults instead (bf16 autocast where the CPU has bf16 units,
+fused Adam, matmul_convs) and bound how far that lands from the official.
 """
 import gzip
 import io
@@ -31,9 +34,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from i2i.config import TrainConfig
 from i2i.methods.base import DataInfo
 from i2i.methods.cyclegan import CycleGAN, CycleGANConfig
 from i2i.methods.pix2pix import Pix2Pix, Pix2PixConfig
+from i2i.train.runtime import apply_runtime
 
 FIX = Path(__file__).parents[1] / "fixtures" / "official" / "training"
 RTOL = 1e-5
@@ -81,16 +86,26 @@ class PoolReplay:
         monkeypatch.setattr(torch, "randint", fake_randint)
 
 
-@pytest.fixture(scope="module")
-def cyclegan():
+def prepare(m, fix, runtime):
+    """The official initial weights; then, with runtime (a TrainConfig), its speed settings applied
+    as the trainer applies them, else a check that m is in the reference setting."""
+    for name, sd in fix["init"].items():
+        getattr(m, name).load_state_dict(sd)
+    if runtime is not None:
+        assert apply_runtime(m, runtime, torch.device("cpu")) == []  # nothing compiled
+    else:
+        assert m.amp_dtype is None and not m.fused_optim  # the reference setting
+    m.train()
+
+
+def train_cyclegan(runtime=None):
+    """i2i's CycleGAN from the official initial weights, on the official batches and pool draws."""
     fix = load("cyclegan")
     cfg = fix["config"]
     m = CycleGAN(CycleGANConfig(**options(cfg), lambda_A=cfg["lambda_A"], lambda_B=cfg["lambda_B"],
                                 lambda_identity=cfg["lambda_identity"], pool_size=cfg["pool_size"]),
                  DataInfo(cfg["crop_size"], channels=cfg["input_nc"]))
-    for name, sd in fix["init"].items():
-        getattr(m, name).load_state_dict(sd)
-    m.train()
+    prepare(m, fix, runtime)
     mp = pytest.MonkeyPatch()
     try:
         replay = PoolReplay(fix["draws"]["pool"], cfg["pool_size"], mp)
@@ -102,14 +117,18 @@ def cyclegan():
 
 
 @pytest.fixture(scope="module")
-def pix2pix():
+def cyclegan():
+    return train_cyclegan()
+
+
+def train_pix2pix(runtime=None):
+    """i2i's pix2pix from the official initial weights, on the official batches, the official
+    RNG state restored before each step (the dropout masks); also returns the masks drawn."""
     fix = load("pix2pix")
     cfg = fix["config"]
     m = Pix2Pix(Pix2PixConfig(**options(cfg), lambda_L1=cfg["lambda_L1"], direction=cfg["direction"]),
                 DataInfo(cfg["crop_size"], channels=cfg["input_nc"]))
-    for name, sd in fix["init"].items():
-        getattr(m, name).load_state_dict(sd)
-    m.train()
+    prepare(m, fix, runtime)
     masks = []
     hooks = [mod.register_forward_hook(lambda mod, inp, out: masks[-1].append(out != 0))
              for mod in m.modules() if isinstance(mod, torch.nn.Dropout)]
@@ -124,6 +143,11 @@ def pix2pix():
         for h in hooks:
             h.remove()
     return fix, m, logs, masks
+
+
+@pytest.fixture(scope="module")
+def pix2pix():
+    return train_pix2pix()
 
 
 # -- CycleGAN -------------------------------------------------------------------------------
@@ -231,3 +255,181 @@ def test_pix2pix_adam_moments_equal_the_official(pix2pix, net):
     fix, m, _, _ = pix2pix
     own_names = [f"{net}.{k}" for k, _ in getattr(m, net).named_parameters()]
     check_adam(m.optimizers()[net], fix["optim"][net], param_names(fix, (net,)), own_names)
+
+
+# -- fast defaults --------------------------------------------------------------------------
+
+def flat(tensors: dict, keys) -> torch.Tensor:
+    return torch.cat([tensors[k].float().flatten() for k in keys])
+
+
+def update_deviation(m, fix, nets):
+    """Per network: ‖Δw‖ / ‖official update‖ (official update: final − initial) and the cosine of
+    the two updates over its parameters; with batch norm (pix2pix), the same for its running
+    statistics."""
+    out = {}
+    for net in nets:
+        own, theirs, init = getattr(m, net).state_dict(), fix["final"][net], fix["init"][net]
+        for part, keys in (("weights", [k for k in theirs if not k.endswith(RUNNING)]),
+                           ("stats", [k for k in theirs if k.endswith(("running_mean", "running_var"))])):
+            if not keys:
+                continue
+            ours_w, their_w, init_w = flat(own, keys), flat(theirs, keys), flat(init, keys)
+            out[f"{net} {part}"] = ((ours_w - their_w).norm() / (their_w - init_w).norm()).item()
+            out[f"{net} {part} cos"] = torch.nn.functional.cosine_similarity(
+                ours_w - init_w, their_w - init_w, dim=0).item()
+    return out
+
+
+def moment_deviation(m, fix, opt):
+    """‖Δm‖ / ‖m‖ and ‖Δv‖ / ‖v‖ of an optimiser's Adam moments over all its parameters."""
+    own, theirs = m.optimizers()[opt].state_dict()["state"], fix["optim"][opt]["state"]
+    assert set(own) == set(theirs)
+    assert all(float(own[p]["step"]) == float(st["step"]) for p, st in theirs.items())
+    out = {}
+    for k in ("exp_avg", "exp_avg_sq"):
+        a = torch.cat([own[p][k].flatten() for p in theirs])
+        b = torch.cat([st[k].flatten() for st in theirs.values()])
+        out[f"{opt} {k}"] = ((a - b).norm() / b.norm()).item()
+    return out
+
+
+def loss_deviation(ours_rows, theirs_rows):
+    """Each term's max over the iterations of |Δ| / the term's largest official value."""
+    out = {}
+    for term in theirs_rows[0]:
+        scale = max(abs(row[term]) for row in theirs_rows)
+        out[term] = max(abs(o[term] - t[term]) / scale for o, t in zip(ours_rows, theirs_rows))
+    return out
+
+
+def fast(method, amp):
+    """TrainConfig of a K-step run with the method's train_defaults (amp as given): fused Adam,
+    matmul_convs; compile off (auto, below 20,000 steps)."""
+    defaults = {"cyclegan": CycleGAN, "pix2pix": Pix2Pix}[method].train_defaults
+    return TrainConfig(steps=load(method)["K"], **{**defaults, "amp": amp})
+
+
+def cyclegan_fast_deviation(amp):
+    """Losses (official names; each term's max |Δ| over the iterations / its largest official
+    value), per network ‖Δw‖ / ‖official update‖ and the updates' cosine, per optimiser ‖Δm‖ / ‖m‖
+    and ‖Δv‖ / ‖v‖, per pool ‖Δ‖ / ‖official contents‖."""
+    fix, m, logs = train_cyclegan(fast("cyclegan", amp))
+    ours = [{k.split("/", 1)[1]: v for k, v in row.items()} for row in logs]
+    dev = {"amp": m.amp_dtype, "fused": m.fused_optim, "loss": loss_deviation(ours, fix["losses"])}
+    dev |= update_deviation(m, fix, ("G_A", "G_B", "D_A", "D_B"))
+    dev |= moment_deviation(m, fix, "G") | moment_deviation(m, fix, "D")
+    for name in ("fake_A_pool", "fake_B_pool"):
+        a, b = getattr(m, name).images.float(), fix["pools"][name]
+        dev[name] = ((a - b).norm() / b.norm()).item()
+    return dev
+
+
+def pix2pix_fast_deviation(amp):
+    """As cyclegan_fast_deviation, with batch norm's running statistics (as the weights) and
+    whether the dropout masks were the official ones."""
+    fix, m, logs, masks = train_pix2pix(fast("pix2pix", amp))
+    lam = fix["config"]["lambda_L1"]
+    ours = [{"G_GAN": o["G/loss_GAN"], "G_L1": lam * o["G/loss_L1"], "D_real": o["D/loss_real"],
+             "D_fake": o["D/loss_fake"]} for o in logs]
+    dev = {"amp": m.amp_dtype, "fused": m.fused_optim, "loss": loss_deviation(ours, fix["losses"]),
+           "masks": all(torch.equal(a, b) for ours_, want in zip(masks, fix["draws"]["dropout_masks"])
+                        for a, b in zip(ours_, want))}
+    dev |= update_deviation(m, fix, ("G", "D"))
+    dev |= moment_deviation(m, fix, "G") | moment_deviation(m, fix, "D")
+    return dev
+
+
+def skip_forced_bf16_where_auto_picks_it(amp):
+    from i2i.train.runtime import pick_amp
+    if amp == "bf16" and pick_amp("auto", torch.device("cpu")) == torch.bfloat16:
+        pytest.skip("train.amp=auto already runs bf16 on this CPU")
+
+
+def check_bounds(dev, bounds):
+    for key, bound in bounds.items():
+        if key.endswith("cos"):
+            assert dev[key] >= bound, (key, dev)
+        else:
+            assert dev[key] <= bound, (key, dev)
+
+
+CYCLEGAN_GAN_TERMS = ("G_A", "G_B")  # G's least-squares adversarial terms
+CYCLEGAN_BOUNDS = {"G_A weights": 1.1, "G_B weights": 1.1, "G_A weights cos": 0.45, "G_B weights cos": 0.45,
+                   "G exp_avg": 1.2, "G exp_avg_sq": 0.75,
+                   "D_A weights": 0.4, "D_B weights": 0.4, "D_A weights cos": 0.93, "D_B weights cos": 0.93,
+                   "D exp_avg": 0.4, "D exp_avg_sq": 0.4, "fake_A_pool": 0.3, "fake_B_pool": 0.3}
+
+
+@pytest.mark.parametrize("amp", ["auto", "bf16"])
+def test_cyclegan_fast_defaults_stay_within_a_measured_bound_of_the_official(amp):
+    """i2i's fast defaults, as the trainer applies them to a 4-step run (apply_runtime with
+    TrainConfig(steps=4, **CycleGAN.train_defaults): train.amp auto, bf16 autocast on a CPU with
+    bf16 units, as this one; fused Adam; matmul_convs; compile off, auto below 20,000 steps), from
+    the official initial weights on the official batches and pool draws. "bf16" forces bf16
+    autocast (emulated where the CPU has no bf16 units); it is skipped where auto already picks it.
+
+    Measured on an avx512_bf16 CPU, torch 2.13, bf16 (oneDNN on / off: torch.backends.mkldnn.enabled
+    = False, other bf16 kernels, a stand-in for another CPU's rounding), bound in brackets:
+      losses, max over the 4 iterations of |Δ| / the term's largest official value: G's
+        adversarial terms G_A 3.1e-2 / 3.5e-2, G_B 9.4e-3 / 1.4e-2 (7e-2: least-squares scores of
+        a 2-filter D near their target, where bf16's 8 significant bits are coarse); cycle,
+        identity and D terms ≤ 2.5e-3 / 2.2e-3 (5e-3).
+      G_A, G_B: ‖Δw‖ / ‖official update‖ 0.77, 0.67 / 0.81, 0.70 (1.1), update cosine 0.70, 0.78 /
+        0.67, 0.76 (≥ 0.45); Adam ‖Δm‖ / ‖m‖ 0.83 / 0.87 (1.2), ‖Δv‖ / ‖v‖ 0.37 / 0.43 (0.75).
+      D_A, D_B: ‖Δw‖ / ‖official update‖ 0.21, 0.16 / 0.21, 0.17 (0.4), cosine ≥ 0.978 / 0.978
+        (≥ 0.93); Adam ‖Δm‖ / ‖m‖ 0.22 / 0.23, ‖Δv‖ / ‖v‖ 0.18 / 0.18 (0.4).
+      pools' contents ‖Δ‖ / ‖official‖: 0.08, 0.11 / 0.08, 0.15 (0.3).
+    G's figure is bf16's on 4 G steps: Adam's normalised steps on gradients that bf16 perturbs.
+    The conv biases ahead of the instance norms (no affine; 34 in G_A and G_B, 6 in D_A and D_B)
+    add little to it (without them G's ‖Δw‖ / ‖update‖ is 0.76, 0.65): their gradient is 0 in
+    exact arithmetic and rounding noise in both codes, which Adam turns into steps of about ±lr
+    whatever its size, so any change of rounding sends them their own way (up to 1.5e-3 = 7 lr
+    apart under bf16). With amp "none" (fused Adam and matmul_convs on) they are all that differs:
+    losses ≤ 4.7e-7, moments and pools at the reference level, G ‖Δw‖ / ‖update‖ 0.09, D 0.05
+    (cosine ≥ 0.995), only in those biases, which the fused kernel's last-bit differences send
+    the other way (fused Adam off: bit-equal to the reference run). So a CPU without bf16 units,
+    where "auto" is fp32, lands far inside these bounds, and runs bf16 in the "bf16" case. On one CPU the figures
+    are deterministic; the margins (1.35x on G's weights, 1.4x on its moments, 1.6x or more
+    elsewhere) are for other CPUs' bf16 kernels."""
+    skip_forced_bf16_where_auto_picks_it(amp)
+    dev = cyclegan_fast_deviation(amp)
+    assert dev["fused"] and (amp == "auto" or dev["amp"] == torch.bfloat16)
+    for term, d in dev["loss"].items():
+        assert d <= (7e-2 if term in CYCLEGAN_GAN_TERMS else 5e-3), (term, dev)
+    check_bounds(dev, CYCLEGAN_BOUNDS)
+
+
+PIX2PIX_BOUNDS = {"G weights": 0.7, "G weights cos": 0.85, "D weights": 0.5, "D weights cos": 0.9,
+                  "G stats": 5e-3, "D stats": 5e-3, "G stats cos": 0.999, "D stats cos": 0.999,
+                  "G exp_avg": 0.5, "G exp_avg_sq": 0.5, "D exp_avg": 0.5, "D exp_avg_sq": 0.5}
+
+
+@pytest.mark.parametrize("amp", ["auto", "bf16"])
+def test_pix2pix_fast_defaults_stay_within_a_measured_bound_of_the_official(amp):
+    """As the CycleGAN test, for a 3-step pix2pix run (TrainConfig(steps=3, **Pix2Pix.train_defaults)),
+    the official RNG state restored before each step: the dropout masks stay the official ones.
+
+    Measured on an avx512_bf16 CPU, torch 2.13, bf16 (oneDNN on / off), bound in brackets:
+      losses, max over the 3 iterations of |Δ| / the term's largest official value ≤ 2.3e-4 /
+        3.1e-4 (2e-3).
+      G: ‖Δw‖ / ‖official update‖ 0.36 / 0.32 (0.7), update cosine 0.937 / 0.948 (≥ 0.85); Adam
+        ‖Δm‖ / ‖m‖ 0.21 / 0.20, ‖Δv‖ / ‖v‖ 5.4e-3 / 5.3e-3 (0.5).
+      D: ‖Δw‖ / ‖official update‖ 0.25 / 0.23 (0.5), update cosine 0.969 / 0.973 (≥ 0.9); Adam
+        ‖Δm‖ / ‖m‖ 0.27 / 0.22, ‖Δv‖ / ‖v‖ 0.18 / 0.18 (0.5).
+      batch norm's running statistics, ‖Δ‖ / ‖official change‖: G 6.2e-4 / 6e-4, D 2.4e-4 / 3e-4
+        (5e-3; cosine ≥ 0.999): the batch means and variances bf16 rounds.
+    Batch norm has no bias ahead of it here (the official use_bias is off with batch norm), so there
+    is no zero-gradient parameter: with amp "none" (fused Adam and matmul_convs on) losses are
+    within 1.7e-7 and the weights, statistics and moments equal to the reference level. So a CPU
+    without bf16 units, where "auto" is fp32, lands far inside these bounds, and runs bf16 in the
+    "bf16" case. The figures are Adam's normalised steps on gradients bf16 perturbs, over 3 steps;
+    the margins (1.8x or more) are for other CPUs' bf16 kernels."""
+    skip_forced_bf16_where_auto_picks_it(amp)
+    dev = pix2pix_fast_deviation(amp)
+    assert dev["fused"] and (amp == "auto" or dev["amp"] == torch.bfloat16)
+    assert dev["masks"]  # dropout draws from torch's RNG as in the reference run
+    assert set(dev["loss"]) == {"G_GAN", "G_L1", "D_real", "D_fake"}
+    for term, d in dev["loss"].items():
+        assert d <= 2e-3, (term, dev)
+    check_bounds(dev, PIX2PIX_BOUNDS)
