@@ -1,8 +1,10 @@
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent / "official"))  # parity_helpers, as a sibling import
 torch.set_num_threads(1)
 
 

@@ -27,12 +27,10 @@ before each step reproduces the official masks, which the test checks.
 The last tests run i2i with its fast defaults instead (bf16 autocast where the CPU has bf16 units,
 fused Adam, matmul_convs) and bound how far that lands from the official.
 """
-import gzip
-import io
-from pathlib import Path
-
 import pytest
 import torch
+from parity_helpers import (FIXTURES, RTOL, RUNNING, check_param_groups, close, load_gz, loss_deviation,
+                            moment_deviation, skip_forced_bf16_where_auto_picks_it, update_deviation)
 
 from i2i.config import TrainConfig
 from i2i.methods.base import DataInfo
@@ -40,23 +38,14 @@ from i2i.methods.cyclegan import CycleGAN, CycleGANConfig
 from i2i.methods.pix2pix import Pix2Pix, Pix2PixConfig
 from i2i.train.runtime import apply_runtime
 
-FIX = Path(__file__).parents[1] / "fixtures" / "official" / "training"
-RTOL = 1e-5
-RUNNING = ("running_mean", "running_var", "num_batches_tracked")
 
 
 def load(name):
-    with gzip.open(FIX / name / "train.pt.gz", "rb") as f:
-        return torch.load(io.BytesIO(f.read()), weights_only=True)
+    return load_gz(FIXTURES / name / "train.pt.gz")
 
 
 def to_float(u8):
     return u8.float() / 127.5 - 1
-
-
-def close(a, b):
-    """max |a − b| / |b|: the relative error rtol bounds."""
-    return ((a - b).abs() / b.abs().clamp_min(1e-30)).max().item() if a.numel() else 0.0
 
 
 def options(cfg):
@@ -193,10 +182,7 @@ def param_names(fix, nets):
 def check_adam(own_opt, theirs, names, own_names):
     own = own_opt.state_dict()
     assert own_names == names   # so the official indices name the same parameters in i2i
-    assert own["param_groups"][0]["params"] == theirs["param_groups"][0]["params"]
-    for key in ("lr", "betas", "eps", "weight_decay", "amsgrad"):
-        assert own["param_groups"][0][key] == pytest.approx(theirs["param_groups"][0][key]), key
-    assert set(own["state"]) == set(theirs["state"])
+    check_param_groups(own, theirs)
     worst = 0.0
     for p, st in theirs["state"].items():
         assert float(own["state"][p]["step"]) == float(st["step"])
@@ -259,11 +245,7 @@ def test_pix2pix_adam_moments_equal_the_official(pix2pix, net):
 
 # -- fast defaults --------------------------------------------------------------------------
 
-def flat(tensors: dict, keys) -> torch.Tensor:
-    return torch.cat([tensors[k].float().flatten() for k in keys])
-
-
-def update_deviation(m, fix, nets):
+def nets_deviation(m, fix, nets):
     """Per network: ‖Δw‖ / ‖official update‖ (official update: final − initial) and the cosine of
     the two updates over its parameters; with batch norm (pix2pix), the same for its running
     statistics."""
@@ -274,33 +256,15 @@ def update_deviation(m, fix, nets):
                            ("stats", [k for k in theirs if k.endswith(("running_mean", "running_var"))])):
             if not keys:
                 continue
-            ours_w, their_w, init_w = flat(own, keys), flat(theirs, keys), flat(init, keys)
-            out[f"{net} {part}"] = ((ours_w - their_w).norm() / (their_w - init_w).norm()).item()
-            out[f"{net} {part} cos"] = torch.nn.functional.cosine_similarity(
-                ours_w - init_w, their_w - init_w, dim=0).item()
+            d = update_deviation(own, theirs, init, keys)
+            out[f"{net} {part}"], out[f"{net} {part} cos"] = d["weights"], d["cos"]
     return out
 
 
-def moment_deviation(m, fix, opt):
-    """‖Δm‖ / ‖m‖ and ‖Δv‖ / ‖v‖ of an optimiser's Adam moments over all its parameters."""
-    own, theirs = m.optimizers()[opt].state_dict()["state"], fix["optim"][opt]["state"]
-    assert set(own) == set(theirs)
-    assert all(float(own[p]["step"]) == float(st["step"]) for p, st in theirs.items())
-    out = {}
-    for k in ("exp_avg", "exp_avg_sq"):
-        a = torch.cat([own[p][k].flatten() for p in theirs])
-        b = torch.cat([st[k].flatten() for st in theirs.values()])
-        out[f"{opt} {k}"] = ((a - b).norm() / b.norm()).item()
-    return out
-
-
-def loss_deviation(ours_rows, theirs_rows):
-    """Each term's max over the iterations of |Δ| / the term's largest official value."""
-    out = {}
-    for term in theirs_rows[0]:
-        scale = max(abs(row[term]) for row in theirs_rows)
-        out[term] = max(abs(o[term] - t[term]) / scale for o, t in zip(ours_rows, theirs_rows))
-    return out
+def opt_deviation(m, fix, opt):
+    """moment_deviation of an optimiser, keyed "<opt> exp_avg", "<opt> exp_avg_sq"."""
+    d = moment_deviation(m.optimizers()[opt].state_dict()["state"], fix["optim"][opt]["state"])
+    return {f"{opt} {k}": v for k, v in d.items()}
 
 
 def fast(method, amp):
@@ -316,9 +280,9 @@ def cyclegan_fast_deviation(amp):
     and ‖Δv‖ / ‖v‖, per pool ‖Δ‖ / ‖official contents‖."""
     fix, m, logs = train_cyclegan(fast("cyclegan", amp))
     ours = [{k.split("/", 1)[1]: v for k, v in row.items()} for row in logs]
-    dev = {"amp": m.amp_dtype, "fused": m.fused_optim, "loss": loss_deviation(ours, fix["losses"])}
-    dev |= update_deviation(m, fix, ("G_A", "G_B", "D_A", "D_B"))
-    dev |= moment_deviation(m, fix, "G") | moment_deviation(m, fix, "D")
+    dev = {"amp": m.amp_dtype, "fused": m.fused_optim, "loss": loss_deviation(ours, fix["losses"], fix["losses"][0])}
+    dev |= nets_deviation(m, fix, ("G_A", "G_B", "D_A", "D_B"))
+    dev |= opt_deviation(m, fix, "G") | opt_deviation(m, fix, "D")
     for name in ("fake_A_pool", "fake_B_pool"):
         a, b = getattr(m, name).images.float(), fix["pools"][name]
         dev[name] = ((a - b).norm() / b.norm()).item()
@@ -332,18 +296,12 @@ def pix2pix_fast_deviation(amp):
     lam = fix["config"]["lambda_L1"]
     ours = [{"G_GAN": o["G/loss_GAN"], "G_L1": lam * o["G/loss_L1"], "D_real": o["D/loss_real"],
              "D_fake": o["D/loss_fake"]} for o in logs]
-    dev = {"amp": m.amp_dtype, "fused": m.fused_optim, "loss": loss_deviation(ours, fix["losses"]),
+    dev = {"amp": m.amp_dtype, "fused": m.fused_optim, "loss": loss_deviation(ours, fix["losses"], fix["losses"][0]),
            "masks": all(torch.equal(a, b) for ours_, want in zip(masks, fix["draws"]["dropout_masks"])
                         for a, b in zip(ours_, want))}
-    dev |= update_deviation(m, fix, ("G", "D"))
-    dev |= moment_deviation(m, fix, "G") | moment_deviation(m, fix, "D")
+    dev |= nets_deviation(m, fix, ("G", "D"))
+    dev |= opt_deviation(m, fix, "G") | opt_deviation(m, fix, "D")
     return dev
-
-
-def skip_forced_bf16_where_auto_picks_it(amp):
-    from i2i.train.runtime import pick_amp
-    if amp == "bf16" and pick_amp("auto", torch.device("cpu")) == torch.bfloat16:
-        pytest.skip("train.amp=auto already runs bf16 on this CPU")
 
 
 def check_bounds(dev, bounds):

@@ -22,29 +22,26 @@ empty_groups=True: the official CelebA targets include "no hair colour" (16 comb
 attributes), which i2i's default (False, 12 combinations) leaves out. The last test runs it with
 its fast defaults instead and bounds how far that lands from the official.
 """
-import gzip
 import hashlib
-import io
-from pathlib import Path
 
 import pytest
 import torch
+from parity_helpers import (FIXTURES, RTOL, Replay, check_centre_taps, check_fast_bounds, check_final_weights,
+                            check_moments, check_param_groups, check_running_statistics, close, load_gz,
+                            loss_deviation, net_deviation, prepare_stargan_like, scale_close,
+                            skip_forced_bf16_where_auto_picks_it)
 
 from i2i.config import TrainConfig
 from i2i.methods.base import DataInfo
 from i2i.methods.matchgan import MatchDiscriminator, MatchGAN, MatchGANConfig
 from i2i.methods.stargan import Generator
-from i2i.train.runtime import apply_runtime
 
-FIX = Path(__file__).parents[1] / "fixtures" / "official" / "training" / "matchgan" / "train.pt.gz"
-RTOL = 1e-5
-RUNNING = ("running_mean", "running_var", "num_batches_tracked")
+FIX = FIXTURES / "matchgan" / "train.pt.gz"
 HAIR = ["Black_Hair", "Blond_Hair", "Brown_Hair"]  # the official code's exclusive group
 
 
 def load():
-    with gzip.open(FIX, "rb") as f:
-        return torch.load(io.BytesIO(f.read()), weights_only=True)
+    return load_gz(FIX)
 
 
 def as_image(u8):
@@ -69,31 +66,18 @@ def sha(t):
     return hashlib.sha256(t.detach().contiguous().numpy().tobytes()).hexdigest()
 
 
-class Replay:
-    """Hands i2i's step the official draws, in the official order, checking each call's shape:
-    the official np.random.choice of 4 distinct label combinations becomes the randperm i2i takes
-    its first 4 entries from; torch.rand is the penalty's α."""
+class MatchGANReplay(Replay):
+    """Replay, torch.randperm: the official np.random.choice of 4 distinct label combinations
+    becomes the randperm i2i takes its first 4 entries from."""
 
     def __init__(self, draws, monkeypatch):
-        self.choices, self.alphas = list(draws["choice"]), list(draws["rand"])
+        self.choices = list(draws["choice"])
+        super().__init__(draws, monkeypatch)
 
-        def fake_randperm(n, *a, **k):
-            first = self.choices.pop(0).long()
-            rest = [j for j in range(n) if j not in first.tolist()]
-            return torch.cat([first, torch.tensor(rest, dtype=torch.long)]).to(k.get("device") or "cpu")
-
-        def fake_rand(*size, **k):
-            want = self.alphas.pop(0)
-            assert tuple(size) == tuple(want.shape), (size, want.shape)
-            return want.to(k.get("device") or "cpu")
-
-        monkeypatch.setattr(torch, "randperm", fake_randperm)
-        monkeypatch.setattr(torch, "rand", fake_rand)
-
-
-def close(a, b):
-    """max |a − b| / (|b| + tiny): the relative error rtol bounds."""
-    return ((a - b).abs() / b.abs().clamp_min(1e-30)).max().item() if a.numel() else 0.0
+    def randperm(self, n, *a, **k):
+        first = self.choices.pop(0).long()
+        rest = [j for j in range(n) if j not in first.tolist()]
+        return torch.cat([first, torch.tensor(rest, dtype=torch.long)]).to(k.get("device") or "cpu")
 
 
 def batch_of(b):
@@ -131,17 +115,13 @@ def train(extra_forward=False, legacy_zero_grad=False, runtime=None):
     fix = load()
     cfg = fix["config"]
     m = build(fix)
-    if runtime is not None:
-        assert apply_runtime(m, runtime, torch.device("cpu")) == []  # nothing compiled
-    m.train()
-    if runtime is None:
-        assert m.amp_dtype is None and not m.fused_optim and not m.cfg.gp_fp32  # the reference setting
+    prepare_stargan_like(m, runtime)
     mp = pytest.MonkeyPatch()
     try:
         if legacy_zero_grad:
             zero_grad = torch.optim.Optimizer.zero_grad
             mp.setattr(torch.optim.Optimizer, "zero_grad", lambda self, set_to_none=True: zero_grad(self, False))
-        replay = Replay(fix["draws"], mp)
+        replay = MatchGANReplay(fix["draws"], mp)
         logs = []
         for i, b in enumerate(fix["batches"]):
             if extra_forward and (i + 1) % cfg["n_critic"] == 0:
@@ -206,19 +186,6 @@ def test_each_iterations_losses_equal_the_official(trained):
     assert "G/loss_rec" in logs[4] and "G/loss_rec" not in logs[9] and "D/loss_cls" not in logs[1]
 
 
-def scale_close(a, b):
-    """Equal to rtol 1e-5 elementwise, or within 1e-5 of the tensor's largest entry: an entry far
-    below its tensor's scale (a bias a few Adam steps from 0) carries the rounding of the rest."""
-    return torch.allclose(a, b, rtol=RTOL, atol=RTOL * b.abs().max().item())
-
-
-def centre_taps(w):
-    """A copy of G's first conv weight with the centre taps of its label channels set to 0."""
-    w = w.clone()
-    w[:, 3:, 3, 3] = 0
-    return w
-
-
 @pytest.mark.parametrize("net", ["G", "D"])
 def test_final_weights_equal_the_official(trained, net):
     """Every weight of D (match head conv3 included), and of G but the label channels' centre taps
@@ -230,14 +197,7 @@ def test_final_weights_equal_the_official(trained, net):
     theirs = fix["final"][net]
     if net == "G":
         theirs = official_g(theirs, fix["config"])
-    assert set(own) == set(theirs)
-    for k, v in theirs.items():
-        if k.endswith(RUNNING):
-            continue  # see the running-statistics test
-        a = own[k]
-        if net == "G" and k == "main.0.weight":
-            a, v = centre_taps(a), centre_taps(v)
-        assert scale_close(a, v), (net, k, close(a, v))
+    check_final_weights(own, theirs, net)
 
 
 def test_the_label_channels_centre_taps_differ_only_as_rounding_can_make_them(trained):
@@ -248,12 +208,7 @@ def test_the_label_channels_centre_taps_differ_only_as_rounding_can_make_them(tr
     weight by up to about lr per G step either way; nothing after the norm depends on it.
     Measured: those 40 entries (8 filters x 5 labels) differ by at most 2.3e-4 ≤ 2 lr x 2 G steps."""
     fix, m, _ = trained
-    lr, g_steps = fix["config"]["g_lr"], fix["K"] // fix["config"]["n_critic"]
-    own = m.G.state_dict()["main.0.weight"][:, 3:, 3, 3]
-    theirs = fix["final"]["G"]["encoder.0.weight"][:, 3:, 3, 3]
-    sq = fix["optim"]["G"]["state"][0]["exp_avg_sq"]
-    assert (sq[:, 3:, 3, 3].sqrt() <= 1e-6 * sq.sqrt().max()).all()  # gradients at rounding level
-    assert (own - theirs).abs().max() <= 2 * lr * g_steps
+    check_centre_taps(fix, m, fix["final"]["G"]["encoder.0.weight"])
 
 
 def test_instance_norm_running_statistics_differ_only_by_the_official_extra_forward(trained):
@@ -264,17 +219,7 @@ def test_instance_norm_running_statistics_differ_only_by_the_official_extra_forw
     records the centre taps' constant above. Measured: without it they differ by 7% or more of
     their scale; with it by <= 4.3e-7 of their scale, main.1.running_mean by 3.6e-4."""
     fix, m, _ = trained
-    theirs = official_g(fix["final"]["G"], fix["config"])
-    stats = [k for k in theirs if k.endswith(("running_mean", "running_var"))]
-    assert stats and all(close(m.G.state_dict()[k], theirs[k]) > 1e-2 for k in stats)
-    _, again, _ = train(extra_forward=True)
-    own = again.G.state_dict()
-    for k in stats:
-        if k == "main.1.running_mean":
-            assert (own[k] - theirs[k]).abs().max() <= 1e-3 * theirs[k].abs().max(), k
-        else:
-            assert scale_close(own[k], theirs[k]), (k, close(own[k], theirs[k]))
-    assert torch.equal(own["main.0.weight"], m.G.state_dict()["main.0.weight"])  # it trains nothing
+    check_running_statistics(m, official_g(fix["final"]["G"], fix["config"]), lambda: train(extra_forward=True)[1])
 
 
 @pytest.mark.parametrize("net", ["G", "D"])
@@ -285,18 +230,11 @@ def test_adam_moments_equal_the_official(trained, net):
     fix, m, _ = trained
     own = m.optimizers()[net].state_dict()
     theirs = fix["optim"][net]
-    assert own["param_groups"][0]["params"] == theirs["param_groups"][0]["params"]
-    for key in ("lr", "betas", "eps", "weight_decay", "amsgrad"):
-        assert own["param_groups"][0][key] == pytest.approx(theirs["param_groups"][0][key]), key
-    assert set(own["state"]) == set(theirs["state"])
+    check_param_groups(own, theirs)
     # D's heads conv2 (classes) and conv3 (match) get no gradient on unlabelled iterations: their
     # grads stay None (zero_grad's set_to_none, torch >= 2.0) and Adam skips them, in both codes
     steps = {p: 2 for p in theirs["state"]} if net == "G" else {p: 10 for p in range(7)} | {7: 5, 8: 5}
-    for p, st in theirs["state"].items():
-        assert float(own["state"][p]["step"]) == float(st["step"]) == steps[p]
-        for k in ("exp_avg", "exp_avg_sq"):
-            a, b = own["state"][p][k], st[k]
-            assert (a - b).abs().max() <= RTOL * b.abs().max(), (net, p, k, close(a, b))
+    check_moments(own, theirs, net, steps)
 
 
 def test_under_torch_1_zero_grad_the_heads_also_step_on_unlabelled_iterations():
@@ -329,10 +267,6 @@ def test_under_torch_1_zero_grad_the_heads_also_step_on_unlabelled_iterations():
 
 
 
-def flat(tensors: dict, keys) -> torch.Tensor:
-    return torch.cat([tensors[k].float().flatten() for k in keys])
-
-
 def fast_deviation(amp):
     """i2i trained with its fast defaults (TrainConfig of a K-step run with MatchGAN's
     train_defaults, amp as given) against the official: each term i2i logs, its max over the
@@ -341,31 +275,17 @@ def fast_deviation(amp):
     ‖Δm‖ / ‖m‖, ‖Δv‖ / ‖v‖ of Adam's moments."""
     fix = load()
     fix, m, logs = train(runtime=TrainConfig(steps=fix["K"], **{**MatchGAN.train_defaults, "amp": amp}))
-    out = {"amp": m.amp_dtype, "fused": m.fused_optim, "loss": {}}
-    for term in {k for row in logs for k in row}:
-        scale = max(abs(theirs[term]) for ours, theirs in zip(logs, fix["losses"]) if term in ours)
-        out["loss"][term] = max(abs(ours[term] - theirs[term]) / scale
-                                for ours, theirs in zip(logs, fix["losses"]) if term in ours)
+    out = {"amp": m.amp_dtype, "fused": m.fused_optim,
+           "loss": loss_deviation(logs, fix["losses"], {k for row in logs for k in row}, logged_by="ours")}
     start = build(fix)  # the official initial weights (test_setup_is_the_officials)
     for net in ("G", "D"):
-        own, init = getattr(m, net).state_dict(), getattr(start, net).state_dict()
         theirs = official_g(fix["final"][net], fix["config"]) if net == "G" else fix["final"][net]
-        keys = [k for k in theirs if not k.endswith(RUNNING)]  # running statistics: see the test above
-        ours_w, their_w, init_w = flat(own, keys), flat(theirs, keys), flat(init, keys)
-        out[net] = {"weights": ((ours_w - their_w).norm() / (their_w - init_w).norm()).item(),
-                    "cos": torch.nn.functional.cosine_similarity(ours_w - init_w, their_w - init_w, dim=0).item()}
-        own_opt, their_opt = m.optimizers()[net].state_dict()["state"], fix["optim"][net]["state"]
-        assert set(own_opt) == set(their_opt)
-        assert all(float(own_opt[p]["step"]) == float(st["step"]) for p, st in their_opt.items())
-        for k in ("exp_avg", "exp_avg_sq"):
-            a = torch.cat([own_opt[p][k].flatten() for p in their_opt])
-            b = torch.cat([st[k].flatten() for st in their_opt.values()])
-            out[net][k] = ((a - b).norm() / b.norm()).item()
+        out[net] = net_deviation(getattr(m, net).state_dict(), theirs, getattr(start, net).state_dict(),
+                                 m.optimizers()[net].state_dict()["state"], fix["optim"][net]["state"])
     return out
 
 
 # Bounds of the fast defaults' deviation (measured figures in the test's docstring)
-CRITIC_MEANS = ("D/loss_real", "D/loss_fake", "G/loss_fake")  # means of ± scores, far below the scores' size
 FAST_BOUNDS = {"loss": 5e-3, "critic means": 2.5e-2,
                "G": {"weights": 1.0, "cos": 0.5, "exp_avg": 0.75, "exp_avg_sq": 0.75},
                "D": {"weights": 0.2, "cos": 0.97, "exp_avg": 0.1, "exp_avg_sq": 0.1}}
@@ -401,17 +321,9 @@ def test_the_fast_defaults_stay_within_a_measured_bound_of_the_official(amp):
     without bf16 units, where "auto" is fp32, lands far inside these bounds, and runs bf16 in the
     "bf16" case. On one CPU the figures are deterministic; the margins (1.35x on G's weights, 1.6x
     or more elsewhere) are for other CPUs' bf16 kernels."""
-    from i2i.train.runtime import pick_amp
-    if amp == "bf16" and pick_amp("auto", torch.device("cpu")) == torch.bfloat16:
-        pytest.skip("train.amp=auto already runs bf16 on this CPU")
+    skip_forced_bf16_where_auto_picks_it(amp)
     dev = fast_deviation(amp)
     assert dev["fused"] and (amp == "auto" or dev["amp"] == torch.bfloat16)
     assert set(dev["loss"]) == {"D/loss_real", "D/loss_fake", "D/loss_cls", "D/loss_gp", "D/loss_match",
                                 "G/loss_fake", "G/loss_cls", "G/loss_rec", "G/loss_match"}
-    for term, d in dev["loss"].items():
-        assert d <= FAST_BOUNDS["critic means" if term in CRITIC_MEANS else "loss"], (term, dev)
-    for net in ("G", "D"):
-        b = FAST_BOUNDS[net]
-        assert dev[net]["cos"] >= b["cos"], (net, dev)
-        for k in ("weights", "exp_avg", "exp_avg_sq"):
-            assert dev[net][k] <= b[k], (net, k, dev)
+    check_fast_bounds(dev, FAST_BOUNDS)

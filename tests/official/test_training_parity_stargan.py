@@ -18,28 +18,22 @@ hands its tensorboard logger, not the printed 4 digits).
 i2i runs in its reference setting: float32, no autocast, no fused optimiser, no compile. The last
 test runs it with its fast defaults instead and bounds how far that lands from the official.
 """
-import gzip
-import io
-from pathlib import Path
-
 import pytest
 import torch
+from parity_helpers import (FIXTURES, RTOL, Replay, check_centre_taps, check_fast_bounds, check_final_weights,
+                            check_moments, check_param_groups, check_running_statistics, load_gz, loss_deviation,
+                            net_deviation, prepare_stargan_like, skip_forced_bf16_where_auto_picks_it)
 
 from i2i.config import TrainConfig
 from i2i.methods.base import DataInfo
 from i2i.methods.stargan import StarGAN, StarGANConfig
-from i2i.train.runtime import apply_runtime
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "official" / "training"
 PATHS = ("celeba", "rafd")  # the official dataset="CelebA" and dataset="RaFD" paths
 RAFD = ["angry", "contemptuous", "disgusted", "fearful", "happy", "neutral", "sad", "surprised"]
-RTOL = 1e-5
-RUNNING = ("running_mean", "running_var", "num_batches_tracked")
 
 
 def load(path="celeba"):
-    with gzip.open(FIXTURES / f"stargan_{path}" / "train.pt.gz", "rb") as f:
-        return torch.load(io.BytesIO(f.read()), weights_only=True)
+    return load_gz(FIXTURES / f"stargan_{path}" / "train.pt.gz")
 
 
 def data_info(cfg) -> DataInfo:
@@ -50,30 +44,17 @@ def data_info(cfg) -> DataInfo:
     return DataInfo(cfg["image_size"], domains=RAFD)
 
 
-class Replay:
-    """Hands i2i's step the official draws, in the official order, checking each call's shape."""
+class StarGANReplay(Replay):
+    """Replay, torch.randperm: the official target permutations, checking each call's length."""
 
     def __init__(self, draws, monkeypatch):
-        self.perms, self.alphas = list(draws["randperm"]), list(draws["rand"])
-        randperm, rand = torch.randperm, torch.rand
+        self.perms = list(draws["randperm"])
+        super().__init__(draws, monkeypatch)
 
-        def fake_randperm(n, *a, **k):
-            want = self.perms.pop(0)
-            assert n == len(want)
-            return want.to(k.get("device") or "cpu")
-
-        def fake_rand(*size, **k):
-            want = self.alphas.pop(0)
-            assert tuple(size) == tuple(want.shape), (size, want.shape)
-            return want.to(k.get("device") or "cpu")
-
-        monkeypatch.setattr(torch, "randperm", fake_randperm)
-        monkeypatch.setattr(torch, "rand", fake_rand)
-
-
-def close(a, b):
-    """max |a − b| / (|b| + tiny): the relative error rtol bounds."""
-    return ((a - b).abs() / b.abs().clamp_min(1e-30)).max().item() if a.numel() else 0.0
+    def randperm(self, n, *a, **k):
+        want = self.perms.pop(0)
+        assert n == len(want)
+        return want.to(k.get("device") or "cpu")
 
 
 def train(path="celeba", extra_forward=False, runtime=None):
@@ -92,14 +73,10 @@ def train(path="celeba", extra_forward=False, runtime=None):
                 data_info(cfg))
     m.G.load_state_dict(fix["init"]["G"])
     m.D.load_state_dict(fix["init"]["D"])
-    if runtime is not None:
-        assert apply_runtime(m, runtime, torch.device("cpu")) == []  # nothing compiled
-    m.train()
-    if runtime is None:
-        assert m.amp_dtype is None and not m.fused_optim and not m.cfg.gp_fp32  # the reference setting
+    prepare_stargan_like(m, runtime)
     mp = pytest.MonkeyPatch()
     try:
-        replay = Replay(fix["draws"], mp)
+        replay = StarGANReplay(fix["draws"], mp)
         logs = []
         for i, (x, label) in enumerate(fix["batches"][1:]):
             if extra_forward and (i + 1) % cfg["n_critic"] == 0:
@@ -128,19 +105,6 @@ def test_each_iterations_losses_equal_the_official(trained):
             assert ours[k] == pytest.approx(v, rel=RTOL, abs=0), (i, k, ours[k], v)
 
 
-def scale_close(a, b):
-    """Equal to rtol 1e-5 elementwise, or within 1e-5 of the tensor's largest entry: an entry far
-    below its tensor's scale (a bias a few Adam steps from 0) carries the rounding of the rest."""
-    return torch.allclose(a, b, rtol=RTOL, atol=RTOL * b.abs().max().item())
-
-
-def centre_taps(w):
-    """A copy of G's first conv weight with the centre taps of its label channels set to 0."""
-    w = w.clone()
-    w[:, 3:, 3, 3] = 0
-    return w
-
-
 @pytest.mark.parametrize("net", ["G", "D"])
 def test_final_weights_equal_the_official(trained, net):
     """Every weight of D, and of G but 8 x c_dim entries of its first conv (next test), after 10
@@ -148,16 +112,7 @@ def test_final_weights_equal_the_official(trained, net):
     1e-4 from 0), 4.6e-6 in D (CelebA); 4.3e-6 in G (the same bias), 3.2e-7 in D (RaFD); all within
     rtol 1e-5 or 1e-5 of the tensor's scale."""
     fix, m, _ = trained
-    own = getattr(m, net).state_dict()
-    theirs = fix["final"][net]
-    assert set(own) == set(theirs)
-    for k, v in theirs.items():
-        if k.endswith(RUNNING):
-            continue  # see the running-statistics test
-        a = own[k]
-        if net == "G" and k == "main.0.weight":
-            a, v = centre_taps(a), centre_taps(v)
-        assert scale_close(a, v), (net, k, close(a, v))
+    check_final_weights(getattr(m, net).state_dict(), fix["final"][net], net)
 
 
 def test_the_label_channels_centre_taps_differ_only_as_rounding_can_make_them(trained):
@@ -172,12 +127,7 @@ def test_the_label_channels_centre_taps_differ_only_as_rounding_can_make_them(tr
     Measured: those 24 entries (8 filters x 3 labels, CelebA) differ by at most 3.0e-4, the 64 of
     RaFD (8 x 8 expressions) by 2.8e-4; both ≤ 2 lr x 2 G steps."""
     fix, m, _ = trained
-    lr, g_steps = fix["config"]["g_lr"], fix["K"] // fix["config"]["n_critic"]
-    own = m.G.state_dict()["main.0.weight"][:, 3:, 3, 3]
-    theirs = fix["final"]["G"]["main.0.weight"][:, 3:, 3, 3]
-    sq = fix["optim"]["G"]["state"][0]["exp_avg_sq"]
-    assert (sq[:, 3:, 3, 3].sqrt() <= 1e-6 * sq.sqrt().max()).all()  # gradients at rounding level
-    assert (own - theirs).abs().max() <= 2 * lr * g_steps
+    check_centre_taps(fix, m, fix["final"]["G"]["main.0.weight"])
 
 
 def test_instance_norm_running_statistics_differ_only_by_the_official_extra_forward(trained):
@@ -191,17 +141,8 @@ def test_instance_norm_running_statistics_differ_only_by_the_official_extra_forw
     its scale: the centre taps above add a constant to main.0's output, which its mean records (and
     the norm removes)."""
     fix, m, _ = trained
-    theirs = fix["final"]["G"]
-    stats = [k for k in theirs if k.endswith(("running_mean", "running_var"))]
-    assert stats and all(close(m.G.state_dict()[k], theirs[k]) > 1e-2 for k in stats)
-    _, again, _ = train(fix["config"]["dataset"].lower(), extra_forward=True)
-    own = again.G.state_dict()
-    for k in stats:
-        if k == "main.1.running_mean":
-            assert (own[k] - theirs[k]).abs().max() <= 1e-3 * theirs[k].abs().max(), k
-        else:
-            assert scale_close(own[k], theirs[k]), (k, close(own[k], theirs[k]))
-    assert torch.equal(own["main.0.weight"], m.G.state_dict()["main.0.weight"])  # it trains nothing
+    check_running_statistics(m, fix["final"]["G"],
+                             lambda: train(fix["config"]["dataset"].lower(), extra_forward=True)[1])
 
 
 @pytest.mark.parametrize("net", ["G", "D"])
@@ -212,19 +153,8 @@ def test_adam_moments_equal_the_official(trained, net):
     fix, m, _ = trained
     own = m.optimizers()[net].state_dict()
     theirs = fix["optim"][net]
-    assert own["param_groups"][0]["params"] == theirs["param_groups"][0]["params"]
-    for key in ("lr", "betas", "eps", "weight_decay", "amsgrad"):
-        assert own["param_groups"][0][key] == pytest.approx(theirs["param_groups"][0][key]), key
-    assert set(own["state"]) == set(theirs["state"])
-    for p, st in theirs["state"].items():
-        assert float(own["state"][p]["step"]) == float(st["step"]) == (fix["K"] if net == "D" else 2)
-        for k in ("exp_avg", "exp_avg_sq"):
-            a, b = own["state"][p][k], st[k]
-            assert (a - b).abs().max() <= RTOL * b.abs().max(), (net, p, k, close(a, b))
-
-
-def flat(tensors: dict, keys) -> torch.Tensor:
-    return torch.cat([tensors[k].float().flatten() for k in keys])
+    check_param_groups(own, theirs)
+    check_moments(own, theirs, net, {p: fix["K"] if net == "D" else 2 for p in theirs["state"]})
 
 
 def fast_deviation(path, amp):
@@ -235,28 +165,14 @@ def fast_deviation(path, amp):
     fix, m, logs = train(path, runtime=TrainConfig(steps=10, amp=amp))
     out = {"amp": m.amp_dtype, "fused": m.fused_optim, "loss": {}}
     assert all(set(ours) == set(theirs) for ours, theirs in zip(logs, fix["losses"]))
-    for term in fix["losses"][-1]:
-        scale = max(abs(row[term]) for row in fix["losses"] if term in row)
-        out["loss"][term] = max(abs(ours[term] - theirs[term]) / scale
-                                for ours, theirs in zip(logs, fix["losses"]) if term in theirs)
+    out["loss"] = loss_deviation(logs, fix["losses"], fix["losses"][-1])
     for net in ("G", "D"):
-        own, theirs, init = getattr(m, net).state_dict(), fix["final"][net], fix["init"][net]
-        keys = [k for k in theirs if not k.endswith(RUNNING)]  # running statistics: the test above
-        ours_w, their_w, init_w = flat(own, keys), flat(theirs, keys), flat(init, keys)
-        out[net] = {"weights": ((ours_w - their_w).norm() / (their_w - init_w).norm()).item(),
-                    "cos": torch.nn.functional.cosine_similarity(ours_w - init_w, their_w - init_w, dim=0).item()}
-        own_opt, their_opt = m.optimizers()[net].state_dict()["state"], fix["optim"][net]["state"]
-        assert set(own_opt) == set(their_opt)
-        assert all(float(own_opt[p]["step"]) == float(st["step"]) for p, st in their_opt.items())
-        for k in ("exp_avg", "exp_avg_sq"):
-            a = torch.cat([own_opt[p][k].flatten() for p in their_opt])
-            b = torch.cat([st[k].flatten() for st in their_opt.values()])
-            out[net][k] = ((a - b).norm() / b.norm()).item()
+        out[net] = net_deviation(getattr(m, net).state_dict(), fix["final"][net], fix["init"][net],
+                                 m.optimizers()[net].state_dict()["state"], fix["optim"][net]["state"])
     return out
 
 
 # Bounds of the fast defaults' deviation (measured figures in the test's docstring)
-CRITIC_MEANS = ("D/loss_real", "D/loss_fake", "G/loss_fake")  # means of ± scores, far below the scores' size
 FAST_BOUNDS = {"loss": 5e-3, "critic means": 2.5e-2,
                "G": {"weights": 0.9, "cos": 0.6, "exp_avg": 0.75, "exp_avg_sq": 0.75},
                "D": {"weights": 0.3, "cos": 0.95, "exp_avg": 0.2, "exp_avg_sq": 0.2}}
@@ -294,15 +210,7 @@ def test_the_fast_defaults_stay_within_a_measured_bound_of_the_official(path, am
     are for other CPUs' bf16 kernels, which round differently; on one CPU the figures are
     deterministic (1 or 2 threads alike). A run on a CPU without bf16 units gets fp32 from "auto"
     (figures at the reference level, far inside the bounds) and bf16 from the "bf16" case."""
-    from i2i.train.runtime import pick_amp
-    if amp == "bf16" and pick_amp("auto", torch.device("cpu")) == torch.bfloat16:
-        pytest.skip("train.amp=auto already runs bf16 on this CPU")
+    skip_forced_bf16_where_auto_picks_it(amp)
     dev = fast_deviation(path, amp)
     assert dev["fused"] and (amp == "auto" or dev["amp"] == torch.bfloat16)
-    for term, d in dev["loss"].items():
-        assert d <= FAST_BOUNDS["critic means" if term in CRITIC_MEANS else "loss"], (term, dev)
-    for net in ("G", "D"):
-        b = FAST_BOUNDS[net]
-        assert dev[net]["cos"] >= b["cos"], (net, dev)
-        for k in ("weights", "exp_avg", "exp_avg_sq"):
-            assert dev[net][k] <= b[k], (net, k, dev)
+    check_fast_bounds(dev, FAST_BOUNDS)
