@@ -137,6 +137,25 @@ def test_lr_decays_linearly_to_zero_over_the_last_decay_steps():
     assert m.lr_factor(150, 200) == pytest.approx(0.5) and m.lr_factor(200, 200) == 0.0
 
 
+def test_lr_update_step_reproduces_the_official_schedule_as_written():
+    """yunjey's solver.py, replayed: after iteration i+1, when (i+1) % lr_update_step == 0 and
+    i+1 > num_iters - num_iters_decay, g_lr -= g_lr0 / num_iters_decay. The lr of each iteration
+    equals lr0 * lr_factor(i); with the official defaults the run ends at 99.9% of lr0."""
+    m = tiny()
+    for total, decay, every in ((200, 100, 10), (250, 120, 7), (50, 80, 1)):
+        m.cfg.decay_steps, m.cfg.lr_update_step = decay, every
+        lr = 1.0
+        for i in range(total):
+            assert m.lr_factor(i, total) == pytest.approx(lr, abs=1e-12), (total, decay, every, i)
+            if (i + 1) % every == 0 and (i + 1) > total - decay:
+                lr -= 1.0 / decay
+    m.cfg.decay_steps, m.cfg.lr_update_step = 100_000, 1000
+    assert m.lr_factor(199_999, 200_000) == pytest.approx(0.99901)  # the last iteration's
+    assert m.lr_factor(200_000, 200_000) == pytest.approx(0.999)
+    m.cfg.lr_update_step = 0  # the paper's decay, i2i's default
+    assert m.lr_factor(199_999, 200_000) == pytest.approx(1e-5)
+
+
 def test_warmup_trains_g_alone_to_reconstruct_its_input():
     m = tiny()
     m.cfg.warmup_steps = 2

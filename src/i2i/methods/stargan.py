@@ -40,6 +40,9 @@ class StarGANConfig:
     beta2: float = 0.999
     n_critic: int = 5              # D updates per G update
     decay_steps: int = 100_000     # linear decay to 0 over the last `decay_steps` iterations
+    lr_update_step: int = 0        # 0: that decay every step (the paper); N: yunjey's code as written,
+                                   # lr -= lr0 / decay_steps every N iterations (its N = 1000 ends the
+                                   # run at 99.9% of lr0: a decay of 1/N of the intended one)
     warmup_steps: int = 0          # not in the paper (0 = official): first train G alone to
                                    # reconstruct x from its own label, so it starts near identity
     g_norm: str = "instance"       # official: instance; "batch" keeps absolute colour (see Generator)
@@ -123,7 +126,13 @@ class StarGAN(Method):
                 "D": torch.optim.Adam(self.D.parameters(), c.d_lr, (c.beta1, c.beta2))}
 
     def lr_factor(self, step, total):
-        return linear_decay(step, total, self.cfg.decay_steps)
+        c = self.cfg
+        if c.lr_update_step <= 0:
+            return linear_decay(step, total, c.decay_steps)
+        # solver.py: after iteration m (1-based), if m % N == 0 and m > total - decay_steps, lr -= lr0 / decay
+        start = max(total - c.decay_steps, 0)
+        updates = max(0, step // c.lr_update_step - start // c.lr_update_step) if step > start else 0
+        return 1.0 - updates / max(1, c.decay_steps)
 
     # -- labels ---------------------------------------------------------------
     def as_condition(self, label: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
