@@ -178,7 +178,7 @@ def child(method: str, side: str, official: str | None, out: Path, n: int, overr
             cfg.set(*kv.split("=", 1))
     work = out / f"{method}-{side}"
     start = time.perf_counter()
-    if side == "i2i":
+    if side.split(":")[0] == "i2i":
         train(cfg, work / "run", show_progress=False)
         run = work / "run"
     else:
@@ -187,7 +187,7 @@ def child(method: str, side: str, official: str | None, out: Path, n: int, overr
         kind = "stargan" if method == "stargan" else "stargan-v2"
         names = ({"attributes": list(cfg.data.attributes)} if method == "stargan" else {"domains": list(cfg.data.domains)})
         run = import_checkpoint(kind, files, work / "run", **names)
-    minutes = (time.perf_counter() - start) / 60 if side == "i2i" else minutes
+    minutes = (time.perf_counter() - start) / 60 if side.startswith("i2i") else minutes
     t = load(run, device="cpu")
     test = build(cfg.data, "test", train=False)
     if method == "stargan":
@@ -196,7 +196,8 @@ def child(method: str, side: str, official: str | None, out: Path, n: int, overr
         scores = translation.evaluate_shapes_domains(t.method, test, n=n)
     return {"method": method, "side": side, "config": CONFIGS[method], "steps": cfg.train.steps,
             "seed": cfg.train.seed, "train_minutes": round(minutes, 2), "threads": 1,
-            "not_official": NOT_OFFICIAL[method] if side == "official" else [], "scores": scores}
+            "not_official": NOT_OFFICIAL[method] if side.startswith("official") else [],
+            "overrides": list(overrides), "scores": scores}
 
 
 # -- the parent: lanes, results -----------------------------------------------------------------------
@@ -227,6 +228,7 @@ def main(argv=None) -> None:
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for both sides "
                    "(e.g. train.steps=20 for a smoke run)")
+    p.add_argument("--tag", help="names this variant in the results (side 'i2i:TAG'), e.g. with --set")
     p.add_argument("--child", nargs=2, metavar=("METHOD", "SIDE"), help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     official = dict(o.split("=", 1) for o in a.official)
@@ -235,16 +237,16 @@ def main(argv=None) -> None:
         result = child(method, side, official.get(method), a.out, a.n, a.set)
         (a.out / f"{method}-{side}.json").write_text(json.dumps(result, indent=2))
         return
-    jobs = [(m, s) for s in a.sides for m in a.methods]
-    missing = sorted({m for m, s in jobs if s == "official" and m not in official})
+    jobs = [(m, f"{s}:{a.tag}" if a.tag else s) for s in a.sides for m in a.methods]
+    missing = sorted({m for m, s in jobs if s.startswith("official") and m not in official})
     if missing:
         raise SystemExit(f"give --official {' '.join(f'{m}=PATH' for m in missing)} (a checkout of the official code)")
-    jobs.sort(key=lambda j: (j[1] != "official", j[0] != "stargan_v2"))  # longest first
+    jobs.sort(key=lambda j: (not j[1].startswith("official"), j[0] != "stargan_v2"))  # longest first
     a.out.mkdir(parents=True, exist_ok=True)
     a.results.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    running, results = [], []
-    done = json.loads((a.results / "results.json").read_text()) if (a.results / "results.json").is_file() else []
+    running = []
+    saved = a.results / "results.json"
     while jobs or running:
         while jobs and len(running) < a.lanes:
             m, s = jobs.pop(0)
@@ -262,12 +264,12 @@ def main(argv=None) -> None:
                 print(f"{m} ({s}) failed (exit {proc.returncode}); see {a.out / f'{m}-{s}.log'}", flush=True)
                 continue
             result = json.loads(file.read_text())
-            results.append(result)
+            done = json.loads(saved.read_text()) if saved.is_file() else []  # read again: another run may add
             done = [r for r in done if (r["method"], r["side"]) != (m, s)] + [result]
-            (a.results / "results.json").write_text(json.dumps(done, indent=2))
+            saved.write_text(json.dumps(done, indent=2))
             (a.results / "table.md").write_text(table(done))
             print(f"{m} ({s}) done in {result['train_minutes']:.1f} min", flush=True)
-    print(table(done))
+    print(table(json.loads(saved.read_text()) if saved.is_file() else []))
 
 
 if __name__ == "__main__":
