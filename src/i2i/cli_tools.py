@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
 
 from .errors import I2IError
@@ -72,6 +74,30 @@ def add_tool_parsers(sub) -> None:
     rp.add_argument("--out", "-o", type=Path, help="output HTML file (default: RUN/report.html)")
 
 
+    s = sub.add_parser("summary", help="parameter counts of a method's networks",
+                       description="Build METHOD with the given options and print each network's parameter "
+                                   "count under its official name. c_dim=N sets the number of attribute labels "
+                                   "(with c2_dim=M: joint training, M domains of a second dataset plus the mask), "
+                                   "num_domains=N the number of domains, channels=N the image channels (default 3); "
+                                   "img_size is image_size.")
+    s.add_argument("method")
+    s.add_argument("overrides", nargs="*", metavar="key=value")
+    s.add_argument("--json", action="store_true")
+
+    al = sub.add_parser("align", help="align face photos as StarGAN v2's `--mode align` (FAN landmarks)",
+                        description="Squash each photo to SIZE x SIZE, find FAN's 98 landmarks, mirror-pad, and warp "
+                                    "(Lanczos-4) so the landmarks match the reference layout, as the official "
+                                    "code; writes PNGs. A folder is searched recursively and keeps its "
+                                    "sub-folders; images without a face are skipped and named.")
+    al.add_argument("input", type=Path, help="an image or a folder of images")
+    al.add_argument("--out", "-o", type=Path, required=True,
+                    help="output folder (for one image, a .png path works too)")
+    al.add_argument("--fan", type=Path, required=True, help="StarGAN v2's wing.ckpt")
+    al.add_argument("--landmarks", type=Path, required=True, help="StarGAN v2's celeba_lm_mean.npz")
+    al.add_argument("--size", type=int, default=256, help="output side, a multiple of 64 (default 256)")
+    al.add_argument("--min-peak", type=float, default=0.1,
+                    help="no face when the median landmark heatmap peak is below this (default 0.1)")
+
 def _names(s: str) -> list[str]:
     return [v.strip() for v in s.split(",") if v.strip()]
 
@@ -121,4 +147,50 @@ def cmd_bench(a) -> int:
     return module.main(a.args)
 
 
-TOOLS = {"bench": cmd_bench, "import": cmd_import, "export": cmd_export, "report": cmd_report, "serve": cmd_serve}
+def cmd_summary(a) -> int:
+    from .config import RunConfig
+    from .methods.base import DataInfo, get_method
+    cfg = RunConfig.default(a.method)
+    method = get_method(a.method)
+    counts, rest = {}, []
+    for pair in a.overrides:
+        key, _, value = pair.partition("=")
+        if key in ("c_dim", "c2_dim", "num_domains", "channels"):
+            if not value.isdigit() or int(value) < 1:
+                raise I2IError(f"{key}={value!r} must be a positive integer")
+            counts[key] = int(value)
+        else:
+            rest.append(pair.replace("img_size=", "image_size=", 1) if key == "img_size" else pair)
+    cfg.apply_overrides(rest)
+    channels = counts.pop("channels", 3)
+    if "c2_dim" in counts:  # joint training as the official code's: c_dim attributes + c2_dim domains + mask
+        parts = [{"name": "dataset1", "labels": [f"a{i}" for i in range(counts.get("c_dim", 5))], "multi_label": True},
+                 {"name": "dataset2", "labels": [f"b{i}" for i in range(counts["c2_dim"])], "multi_label": False}]
+        info = DataInfo(cfg.data.image_size, channels, attributes=parts[0]["labels"] + parts[1]["labels"],
+                        exclusive=[parts[1]["labels"]], datasets=parts)
+    elif "num_domains" in counts or ((method.domains_only or method.two_domain) and "c_dim" not in counts):
+        info = DataInfo(cfg.data.image_size, channels, domains=[f"d{i}" for i in range(counts.get("num_domains", 2))])
+    else:
+        info = DataInfo(cfg.data.image_size, channels, attributes=[f"a{i}" for i in range(counts.get("c_dim", 5))])
+    try:
+        counts = method(cfg.model, info).summary()
+    except ValueError as e:
+        raise I2IError(f"{a.method}: {e}") from None
+    print(json.dumps(counts) if a.json else "\n".join(f"{k}: {v:,}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_align(a) -> int:
+    from .data.align import align_path
+    written, skipped = align_path(a.input, a.out, a.fan, a.landmarks, a.size, a.min_peak,
+                                  log=lambda line: print(f"i2i: {line}", file=sys.stderr))
+    if not written:
+        raise I2IError(f"no face aligned under {a.input}: all {len(skipped)} images were skipped")
+    total = len(written) + len(skipped)
+    where = written[0] if total == 1 else a.out
+    print(f"aligned {len(written)} of {total} images into {where}" + (f" ({len(skipped)} skipped)" if skipped else ""))
+    return 0
+
+
+TOOLS = {"bench": cmd_bench, "import": cmd_import, "export": cmd_export, "report": cmd_report, "serve": cmd_serve,
+         "summary": cmd_summary, "align": cmd_align}

@@ -26,6 +26,7 @@ import torch
 from PIL import Image
 
 from i2i.data import align as A
+from i2i.data import warp as W
 from i2i.errors import I2IError
 from i2i.nn.fan import FAN
 
@@ -84,13 +85,13 @@ def test_lanczos4_warp_equals_opencv():
     output reaches past the source (windows partly and wholly outside). Measured: 3.6e-14."""
     src = OFF["warp_src"].astype(np.float64)
     for k in ("persp", "out"):
-        out = A.warp_perspective(src, OFF[f"warp_matrix_{k}"], (60, 70))
+        out = W.warp_perspective(src, OFF[f"warp_matrix_{k}"], (60, 70))
         assert np.abs(out - OFF[f"warp_out_{k}"]).max() < 1e-9
     assert (OFF["warp_out_out"] == 0).any()  # the second case does reach the border
 
 
 def test_lanczos4_table_is_a_partition_of_unity():
-    t = A.lanczos4_table()
+    t = W.lanczos4_table()
     assert t.shape == (32, 8) and t.dtype == np.float32
     np.testing.assert_allclose(t.sum(1), 1, atol=1e-6)
     assert t[0].tolist() == [0, 0, 0, 1, 0, 0, 0, 0]
@@ -99,8 +100,8 @@ def test_lanczos4_table_is_a_partition_of_unity():
 
 def test_resizes_equal_opencv_inter_linear():
     src = OFF["resize_src"]
-    assert np.array_equal(A._half_u8(src), OFF["resize_down_even"])  # uint8, exactly 2x down
-    np.testing.assert_allclose(A._double(src.astype(np.float64) / 255), OFF["resize_up_float"], atol=1e-7)
+    assert np.array_equal(W.halve_u8(src), OFF["resize_down_even"])  # uint8, exactly 2x down
+    np.testing.assert_allclose(W.double(src.astype(np.float64) / 255), OFF["resize_up_float"], atol=1e-7)
 
 
 @pytest.mark.parametrize("name", ["face", "wide"])
@@ -160,7 +161,7 @@ def test_given_landmarks_case_equals_the_official():
     pixels = _official_pixels(_rgb("in_given.png"))
     padded, lm = A.pad_mirror(pixels, OFF["given_landmarks"])
     m = A.transform_matrix(lm, ref)
-    aligned = A.warp_perspective(padded, m, (256, 256))
+    aligned = W.warp_perspective(padded, m, (256, 256))
     assert np.abs(aligned[::4, ::4] - OFF["given_aligned_s4"]).max() < 1e-4
     assert np.abs(aligned[96:160, 96:160] - OFF["given_aligned_center"]).max() < 1e-4
     diff = np.abs(A._rounded(aligned).astype(int) - _rgb("official_given.png"))
@@ -178,8 +179,8 @@ def test_matrix_maps_photo_pixels_into_the_crop(aligner):
     92% of the crop, mean |diff| 0.38 grey levels."""
     photo = _rgb("in_wide.png")
     a = aligner.run(photo)
-    direct = A.warp_perspective(photo.astype(np.float64), a.matrix, (256, 256))
-    inside = A.warp_perspective(np.ones(photo.shape[:2]), a.matrix, (256, 256)) > 0.999
+    direct = W.warp_perspective(photo.astype(np.float64), a.matrix, (256, 256))
+    inside = W.warp_perspective(np.ones(photo.shape[:2]), a.matrix, (256, 256)) > 0.999
     assert inside.mean() > 0.5
     assert np.abs(direct - a.aligned)[inside].mean() < 1.5
 
