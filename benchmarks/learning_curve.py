@@ -1,11 +1,12 @@
 """Learning curve: one training run, scored by the oracle on held-out images every K iterations.
 
     python benchmarks/learning_curve.py --config configs/stargan_shapes_demo.yaml --minutes 120 --every 400
-        [--n 500] [--set KEY=VALUE ...] [--out runs/curve-...] [--results benchmarks/results/<method>]
+        [--at 10 20] [--n 500] [--set KEY=VALUE ...] [--out runs/curve-...] [--results benchmarks/results/<method>]
 
 Trains with the config's schedule (its learning-rate decay is over its `train.steps`) and stops at
-`train.steps` or after --minutes of training, whichever comes first. At every K-th iteration the
-checkpoint is loaded as `i2i eval` loads it (the training's random state untouched) and scored;
+`train.steps` or after --minutes of training, whichever comes first. At every K-th iteration, and
+when training time passes each of --at's minutes, the checkpoint is loaded as `i2i eval` loads it
+(the training's random state untouched) and scored;
 the time spent scoring is not counted in `minutes`. curve.json (a list of points, rewritten after
 each one) and curve.png (every figure against iterations and against minutes) go to --results.
 
@@ -50,16 +51,27 @@ def score(method_name: str, t, test, n: int) -> dict:
 class CurveTrainer(Trainer):
     """The trainer, scoring each saved checkpoint and stopping once the time budget is spent."""
 
-    def __init__(self, *args, minutes: float, n: int, results: Path, **kw):
+    def __init__(self, *args, minutes: float, n: int, results: Path, at: tuple[float, ...] = (), **kw):
         super().__init__(*args, **kw)
         self.budget, self.n, self.results = minutes * 60, n, results
+        self.marks = sorted(m * 60 for m in at)  # training seconds at which a point is taken as well
         self.test = build(self.cfg.data, "test", train=False)
         self.points, self.started, self.scoring = [], time.perf_counter(), 0.0
+
+    def trained(self) -> float:
+        """Seconds spent training so far (scoring excluded)."""
+        return time.perf_counter() - self.started - self.scoring
+
+    def save_due(self) -> bool:
+        if self.marks and self.trained() >= self.marks[0]:
+            self.marks = [m for m in self.marks if m > self.trained()]
+            return True
+        return super().save_due()
 
     def save(self):
         path = super().save()
         begin = time.perf_counter()
-        trained = (begin - self.started - self.scoring) / 60
+        trained = self.trained() / 60
         with torch.random.fork_rng(devices=[]):  # building the loaded copy draws from torch's RNG
             t = load(self.run_dir, device="cpu")
             figures = score(self.cfg.method, t, self.test, self.n)
@@ -125,6 +137,8 @@ def main(argv=None) -> None:
     p.add_argument("--every", type=int, required=True, help="score every K iterations")
     p.add_argument("--n", type=int, default=500, help="held-out images scored per point")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides")
+    p.add_argument("--at", type=float, nargs="*", default=[], metavar="MINUTES",
+                   help="also score when training time passes these minutes (e.g. --at 10 20)")
     p.add_argument("--out", type=Path, help="run directory (default runs/curve-<method>-<time>)")
     p.add_argument("--results", type=Path, help="default benchmarks/results/<method>")
     a = p.parse_args(argv)
@@ -136,7 +150,8 @@ def main(argv=None) -> None:
     cfg.set("train.save_every", a.every)
     out = a.out or ROOT / "runs" / f"curve-{cfg.method}-{time.strftime('%Y%m%d-%H%M%S')}"
     results = a.results or ROOT / "benchmarks" / "results" / cfg.method
-    CurveTrainer(cfg, out, show_progress=False, minutes=a.minutes, n=a.n, results=results).fit()
+    CurveTrainer(cfg, out, show_progress=False, minutes=a.minutes, n=a.n, results=results,
+                 at=tuple(a.at)).fit()
 
 
 if __name__ == "__main__":

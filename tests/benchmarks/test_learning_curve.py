@@ -37,3 +37,11 @@ def test_stargan_v2_points_have_the_issue_keys(curve, tmp_path):
     assert set(points[0]) == {"iteration", "minutes", "target_latent", "target_reference", "content_latent",
                               "content_reference", "reference_colour", "colours_over_10"}
     assert 1 <= points[-1]["colours_over_10"] <= 10
+
+
+def test_minute_marks_add_points_between_the_every_k_ones(curve, tmp_path):
+    curve.main(["--config", str(curve.ROOT / "configs" / "stargan_shapes_demo.yaml"), "--minutes", "60",
+                "--every", "4", "--at", "0", "--n", "8", "--set", *TINY, "train.steps=8",
+                "--out", str(tmp_path / "run"), "--results", str(tmp_path / "res")])
+    points = json.loads((tmp_path / "res" / "curve.json").read_text())
+    assert [p["iteration"] for p in points] == [1, 4, 8]  # minute 0 is passed by the first iteration

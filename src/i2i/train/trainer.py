@@ -159,6 +159,11 @@ class Trainer:
         return checkpoint.save(self.run_dir, self.step, weights, state)
 
     # -- non-finite losses ----------------------------------------------------
+    def save_due(self) -> bool:
+        """Whether this iteration ends with a checkpoint: every save_every, and at the last."""
+        t = self.cfg.train
+        return self.step % t.save_every == 0 or self.step == t.steps
+
     def _last_good(self) -> str:
         last = checkpoint.latest(self.run_dir)
         return (f"last good checkpoint: {last} (--resume continues from it; train.on_nonfinite=skip skips "
@@ -288,7 +293,7 @@ class Trainer:
                     self.sample(fixed)
                 # After the sample grid too: a grid in training mode updates rank 0's running statistics.
                 self.world.broadcast_buffers(self.method)
-                if self.step % t.save_every == 0 or self.step == t.steps:
+                if self.save_due():
                     self.save()
             self.check_ranks_agree()
         except OSError as e:  # a full disk while logging or sampling (checkpoint.save names its own)
