@@ -16,21 +16,12 @@ from safetensors.torch import save_file
 from .config import RunConfig
 from .data.images import FITS, fit as fit_to, load_image, to_pil, to_tensor
 from .errors import I2IError
-from .methods.base import DataInfo, Method, get_method
+from .methods.base import DataInfo, Method, Styled, Translates, get_method
 from .train import checkpoint
 from .train.runtime import pick_amp, pick_device
 
 FORMAT = 1  # version of the pretrained directory layout (config.json + model.safetensors)
 CONFIG = "config.json"
-
-# The networks inference uses, by method (the rest train them): StarGAN's D reads the attributes a
-# target leaves unnamed, StarGAN v2's D the domain of a reference given without one. Methods not
-# listed keep all their weights.
-INFERENCE = {"stargan": ("G.", "D."), "matchgan": ("G.", "D."),
-             "stargan_v2": ("generator_ema.", "mapping_network_ema.", "style_encoder_ema.", "discriminator."),
-             "cyclegan": ("G_A.", "G_B."), "opgan": ("G_A.", "G_B."), "pix2pix": ("G.",), "dtn": ("f.", "g."),
-             **{name: ("G.",) for name in ("gan", "dcgan", "cgan", "wgan", "wgan_gp")}}
-
 
 class Translator:
     """A trained model ready to translate: `t.translate(image, target="red,striped")`."""
@@ -60,66 +51,16 @@ class Translator:
         return self.method.info.fit
 
     def target_labels(self, x: torch.Tensor, target) -> torch.Tensor:
-        """Turn 'red,striped' / ['red', 'large=0'] / {'large': 0} / a domain name into labels.
-
-        Attributes not named keep what D's classifier reads from the input, so naming one
-        attribute changes only that one; naming a colour clears the rest of its group. A joint
-        model takes the labels of one of its datasets and returns [labels | mask]."""
-        info = self.method.info
-        if isinstance(target, torch.Tensor):
-            return target.to(x.device)
-        if target is None and self.method.two_domain:  # a one-way method (pix2pix) needs no target
-            if not self.method.one_way:
-                raise I2IError(f"name the target domain ({', '.join(info.domains)}) or a direction (AtoB, BtoA)")
-            target = info.domains[1]
-        if self.method.two_domain and target in ("AtoB", "BtoA"):
-            target = info.domains[1 if target == "AtoB" else 0]
-        if isinstance(target, str):
-            target = [t.strip() for t in target.split(",") if t.strip()]
-        if isinstance(target, (list, tuple)):
-            pairs = [t.split("=", 1) if "=" in t else (t, "1") for t in target]
-            target = {k.strip(): v for k, v in pairs}
-        if not info.multi_label:
-            if len(target) != 1:
-                raise I2IError(f"name one target domain of: {', '.join(info.domains)}")
-            (name,) = target
-            if name not in info.domains:
-                raise I2IError(f"unknown domain {name!r}; this model knows: {', '.join(info.domains)}")
-            return torch.full((x.size(0),), info.domains.index(name), dtype=torch.long, device=x.device)
-        labels = (self.method.classify(x) > 0.5).float()
-        for name, value in target.items():
-            if name not in info.attributes:
-                raise I2IError(f"unknown attribute {name!r}; this model knows: {', '.join(info.attributes)}")
-            try:
-                v = float(value)
-            except (TypeError, ValueError):
-                raise I2IError(f"attribute value {name}={value!r} must be 0 or 1") from None
-            if v not in (0.0, 1.0):  # nan, inf or 2 would reach G as labels it never saw
-                raise I2IError(f"attribute value {name}={value!r} must be 0 or 1")
-            k = info.attributes.index(name)
-            if v:
-                for other in next((g for g in info.exclusive if name in g), []):
-                    labels[:, info.attributes.index(other)] = 0
-            labels[:, k] = v
-        if info.datasets:  # joint training: one dataset's labels, named by the mask vector
-            return self.method.joint_condition(labels, self._label_set(target))
-        return labels
-
-    def _label_set(self, target: dict) -> int:
-        """The joint dataset whose labels `target` names (one dataset's at a time, as in training)."""
-        parts = self.method.info.datasets
-        owner = {name: k for k, d in enumerate(parts) for name in d["labels"]}
-        sets = {owner[name] for name in target}
-        if len(sets) > 1:
-            named = "; ".join(f"{', '.join(n for n in target if owner[n] == k)} from {parts[k]['name']}" for k in sorted(sets))
-            raise I2IError(f"name labels of one dataset at a time ({named}): the model was trained on one "
-                           "dataset's labels per image")
-        return sets.pop()
+        """The method's labels for `target`: 'red,striped' / ['red', 'large=0'] / {'large': 0} / a
+        domain name / a direction (Translates.parse_target says what each method takes)."""
+        if not isinstance(self.method, Translates):
+            raise I2IError(f"{self.method.name} does not translate images; it generates them (i2i generate)")
+        return self.method.parse_target(x, target)
 
     @property
     def has_style(self) -> bool:
         """Whether outputs take a style (StarGAN v2): a random latent code or a reference."""
-        return hasattr(self.method, "reference_style")
+        return isinstance(self.method, Styled)
 
     @torch.no_grad()
     def translate(self, image, target=None, *, reference=None, seed: int | None = None, n: int = 1,
@@ -139,8 +80,8 @@ class Translator:
         x_in = x_in.to(self.method.device)
         if not self.has_style:
             if reference is not None or n != 1:
-                raise I2IError(f"{self.method.name} has no style input: a reference or n > 1 needs a style "
-                               "method such as stargan_v2")
+                raise I2IError(f"{self.method.name} has no style input: a reference or n > 1 needs a method "
+                               "that takes a style from a latent code or a reference image")
             outs = [self.method.translate(x_in, self.target_labels(x_in, target))]
         else:
             outs = self._styled(x_in, target, reference, seed, n, fit)
@@ -200,7 +141,7 @@ class Translator:
         if out.is_dir() and any(out.iterdir()) and not overwrite:
             raise I2IError(f"{out} is not empty; choose a new directory or pass overwrite=True")
         m = self.method
-        keep = INFERENCE.get(m.name, ("",))
+        keep = m.inference_networks
         weights = {k: v.detach().cpu().contiguous() for k, v in m.state_dict().items() if k.startswith(keep)}
         model = dataclasses.asdict(m.cfg)
         fan = Path(model.get("fan_path") or "")
@@ -335,7 +276,7 @@ def _load_pretrained(root: Path, device: str) -> Translator:
     cfg = RunConfig.from_dict({"method": name, "model": model, "train": {"amp": config.get("amp", "auto")}}, str(file))
     method = _build(cfg, info, file)
     weights = checkpoint.load_weights(root / checkpoint.WEIGHTS)
-    keep = tuple(config.get("networks", INFERENCE.get(name, ("",))))
+    keep = tuple(config.get("networks", method.inference_networks))
     built = method.state_dict()
     lost = [k for k in built if k.startswith(keep) and k not in weights]
     if lost:

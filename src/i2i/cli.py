@@ -274,12 +274,13 @@ def cmd_generate(a) -> int:
 
     from .api import load
     from .data.images import make_grid, save_image
+    from .methods.base import Generates, Traverses
     n = a.n if a.n is not None else 9 if a.traverse is not None else 64
     if n < 1:
         raise I2IError(f"-n must be at least 1, got {n}")
     t = load(a.run, a.device)
     if a.traverse is not None:
-        if not hasattr(t.method, "traverse"):
+        if not isinstance(t.method, Traverses):
             raise I2IError(f"{a.run} is a {t.method.name} run, which has no latent codes to traverse; drop --traverse")
         try:
             grid = t.method.traverse(a.traverse, n, generator=torch.Generator().manual_seed(a.seed))
@@ -292,16 +293,15 @@ def cmd_generate(a) -> int:
     cond = None
     if a.label is not None:
         labels = t.method.info.labels
-        if not getattr(t.method, "conditional", False):
+        if not (isinstance(t.method, Generates) and t.method.conditional):
             raise I2IError(f"{a.run} is a {t.method.name} run, which has no class input; drop --label")
         if a.label not in labels:
             raise I2IError(f"unknown label {a.label!r}; this run knows {', '.join(labels)}")
         cond = labels.index(a.label)
-    try:
-        x = t.method.generate(n, cond, generator=torch.Generator().manual_seed(a.seed))
-    except NotImplementedError:
+    if not isinstance(t.method, Generates):
         raise I2IError(f"{a.run} is a {t.method.name} run, which translates rather than generates; "
-                       "use i2i translate") from None
+                       "use i2i translate")
+    x = t.method.generate(n, cond, generator=torch.Generator().manual_seed(a.seed))
     out = a.output or a.run / "samples" / "generated.png"
     if t.method.info.points:
         from .data.ring import scatter
@@ -321,7 +321,8 @@ def cmd_sample(a) -> int:
     from .data.images import make_grid, save_image
     t = load(a.run, a.device)
     if not t.has_style:
-        raise I2IError(f"{a.run} is a {t.method.name} run; i2i sample needs a style method such as stargan_v2")
+        raise I2IError(f"{a.run} is a {t.method.name} run; i2i sample needs a method that takes a style "
+                       "(a latent code or a reference image)")
     m, out = t.method, a.out or a.run / "samples" / "final"
     data = build(t.cfg.data, "test", train=False)
     if len(data) < 2 * a.sources:

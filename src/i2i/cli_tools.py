@@ -23,7 +23,7 @@ def add_tool_parsers(sub) -> None:
                                     "`i2i train --resume` continue the official training); cyclegan latest_net_G_A.pth "
                                     "[latest_net_G_B.pth], pix2pix latest_net_G.pth (junyanz). The architecture is "
                                     "read from the weights; RUN/import.yaml records it and what the files lacked.")
-    im.add_argument("kind", choices=["stargan", "stargan-v2", "cyclegan", "pix2pix"])
+    im.add_argument("kind", help="whose checkpoint: one of the official repositories' kinds named above")
     im.add_argument("files", nargs="+", type=Path, help="the official checkpoint file(s)")
     im.add_argument("--out", type=Path, required=True, help="new run directory (never overwritten)")
     im.add_argument("--image-size", type=int, help="stargan without D.ckpt (required: G alone does not fix it; "

@@ -1,7 +1,7 @@
 import torch
 
 from i2i.data.shapes import ShapesDataset
-from i2i.methods.base import DataInfo
+from i2i.methods.base import Classifies, DataInfo, Styled
 from i2i.metrics.translation import evaluate_shapes, evaluate_shapes_domains
 
 ATTRS = ["red", "green", "blue", "striped", "large"]
@@ -37,7 +37,7 @@ def test_breakdown_without_a_size_attribute_has_no_size_changed_cases():
 
 
 def test_a_classifier_that_always_agrees_with_the_target_is_reported_as_fooled():
-    class Fooled(Identity):
+    class Fooled(Identity, Classifies):
         """Changes nothing, yet its classifier reads whatever was asked for: G fooling D_cls."""
         def translate(self, x, target, style=None):
             self.last_target = target
@@ -65,7 +65,7 @@ class KeepsInput:
         return x
 
 
-class CopiesStyleImage(KeepsInput):
+class CopiesStyleImage(KeepsInput, Styled):
     """A styled method whose 'style' is an image of the target shape, returned as the output:
     it reaches every target and takes the reference's colour and stripes, keeping no content."""
 

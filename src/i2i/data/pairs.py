@@ -191,7 +191,7 @@ def _other_layout(base: Path) -> str:
         if d.is_dir():
             if ((d / "A").is_dir() and (d / "B").is_dir()) or any(
                     p.suffix.lower() in EXTENSIONS for p in d.iterdir() if p.is_file()):
-                return f"; {d} looks like an aligned pix2pix tree: use paired:{base}"
+                return f"; {d} looks like a paired tree (A|B side by side, or A/ and B/): use paired:{base}"
             return f"; {d} looks like a domain-folder tree: use folders:{base}"
     if subdirs(base):
         return f"; for {base}/<domain>/<images> trees use folders:{base}"

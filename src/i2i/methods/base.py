@@ -52,10 +52,11 @@ class Method(nn.Module):
                                                 # backward (a gradient penalty's or R1's critic)
     train_defaults: ClassVar[dict] = {}  # TrainConfig values of the official code (e.g. its batch size)
     data_defaults: ClassVar[dict] = {}  # DataConfig values of the official code (e.g. its image size)
-    two_domain: ClassVar[bool] = False  # batches are {"A", "B"} image pairs (paired or not), not labelled images
-    one_way: ClassVar[bool] = False  # two-domain methods that only translate A → B (pix2pix, DTN)
+    two_domain: ClassVar[bool] = False  # batches are {"A", "B"} image pairs, not labelled images (TwoDomains)
     semi_supervised: ClassVar[bool] = False  # learns from unlabelled items too (MatchGAN)
     fit: ClassVar[str] = "squash"  # how the official test path fits a photo to the model's square
+    inference_networks: ClassVar[tuple[str, ...]] = ("",)  # state-dict prefixes translate/generate use
+                                                           # (a pretrained folder ships these); "": all
 
     def __init__(self, cfg, info: DataInfo):
         super().__init__()
@@ -95,17 +96,204 @@ class Method(nn.Module):
     def train_step(self, batch: dict, step: int) -> dict[str, float]:
         raise NotImplementedError
 
-    def translate(self, x: torch.Tensor, target: torch.Tensor, style=None) -> torch.Tensor:
-        raise NotImplementedError(f"{self.name} does not translate images")
-
-    def generate(self, n: int, cond=None, generator: torch.Generator | None = None) -> torch.Tensor:
-        raise NotImplementedError(f"{self.name} does not generate images")
-
     def sample_grid(self, batch: dict) -> torch.Tensor:
         raise NotImplementedError
 
     def summary(self) -> dict[str, int]:
         return {k: sum(p.numel() for p in m.parameters()) for k, m in self.networks().items()}
+
+
+# -- capabilities ---------------------------------------------------------------
+# A method declares what it can do by subclassing these beside Method (class M(Translates,
+# Method)). The API, CLI, export, serve, sampling and metrics ask isinstance(m, Translates) and
+# the methods below, never a method's name or a probed attribute.
+
+@dataclass
+class ExportGraph:
+    """A translation graph for ONNX export: the module to trace, an example input of batch 1 per
+    input name (export repeats it to its batch), and what the file's metadata should add."""
+    module: nn.Module
+    inputs: dict[str, torch.Tensor]
+    meta: dict[str, str] = field(default_factory=dict)
+    scriptable: bool = True  # False: the TorchScript exporter cannot trace it (say why in `why`)
+    why: str = ""
+
+
+class Generates:
+    """Draws new samples from noise."""
+    conditional: ClassVar[bool] = False  # generate's `cond` is a class index of info.labels
+
+    def generate(self, n: int, cond=None, generator: torch.Generator | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class Traverses(Generates):
+    """Latent codes with a meaning: a grid sweeping one code, rows per categorical value."""
+
+    def traverse(self, code: int = 1, columns: int = 9, lo: float = -2.0, hi: float = 2.0,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class ReadsCategory:
+    """Reads a class index from an image (InfoGAN's Q code, DTN's f digit head)."""
+    category_supervised: ClassVar[bool] = False  # True: the index is a label (else matched to one)
+
+    def read_category(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class Translates:
+    """Image to image: translate(x, target, style) with target as parse_target makes it."""
+
+    def translate(self, x: torch.Tensor, target, style=None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def parse_target(self, x: torch.Tensor, target) -> torch.Tensor:
+        """The user's target ('red,striped', a domain name, 'AtoB', ...) as translate's labels for x."""
+        raise NotImplementedError
+
+    def export_graph(self, style: str, direction: str) -> ExportGraph:
+        raise I2IError(f"{self.name} has no translation graph to export")
+
+
+class ByLabels(Translates):
+    """One generator for many labels. Domain data: the target names one domain. Attribute data:
+    'red,striped', ['red', 'large=0'] or {'large': 0}; attributes not named keep what classify
+    reads from the input (Classifies), and naming one of an exclusive group clears the rest of it. A joint
+    model takes one dataset's labels and returns [labels | mask]."""
+
+    def joint_condition(self, labels: torch.Tensor, k: int) -> torch.Tensor:
+        raise I2IError(f"{self.name} is not trained jointly on several datasets")
+
+    def parse_target(self, x, target):
+        info = self.info
+        if isinstance(target, torch.Tensor):
+            return target.to(x.device)
+        if not info.multi_label:
+            return _domain_labels(info.domains, x, target)
+        target = _as_named(target)
+        if isinstance(self, Classifies):
+            labels = (self.classify(x) > 0.5).float()
+        else:
+            unnamed = [a for a in info.attributes if a not in target]
+            if unnamed:
+                raise I2IError(f"{self.name} cannot read attributes from an image; name them all ({', '.join(unnamed)})")
+            labels = torch.zeros(x.size(0), len(info.attributes), device=x.device)
+        for name, value in target.items():
+            if name not in info.attributes:
+                raise I2IError(f"unknown attribute {name!r}; this model knows: {', '.join(info.attributes)}")
+            try:
+                v = float(value)
+            except (TypeError, ValueError):
+                raise I2IError(f"attribute value {name}={value!r} must be 0 or 1") from None
+            if v not in (0.0, 1.0):  # nan, inf or 2 would reach G as labels it never saw
+                raise I2IError(f"attribute value {name}={value!r} must be 0 or 1")
+            k = info.attributes.index(name)
+            if v:
+                for other in next((g for g in info.exclusive if name in g), []):
+                    labels[:, info.attributes.index(other)] = 0
+            labels[:, k] = v
+        if info.datasets:  # joint training: one dataset's labels, named by the mask vector
+            return self.joint_condition(labels, self._label_set(target))
+        return labels
+
+    def _label_set(self, target: dict) -> int:
+        """The joint dataset whose labels `target` names (one dataset's at a time, as in training)."""
+        parts = self.info.datasets
+        owner = {name: k for k, d in enumerate(parts) for name in d["labels"]}
+        sets = {owner[name] for name in target}
+        if len(sets) > 1:
+            named = "; ".join(f"{', '.join(n for n in target if owner[n] == k)} from {parts[k]['name']}"
+                              for k in sorted(sets))
+            raise I2IError(f"name labels of one dataset at a time ({named}): the model was trained on one "
+                           "dataset's labels per image")
+        return sets.pop()
+
+
+class Classifies:
+    """Reads its labels back from an image (StarGAN's D_cls)."""
+
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """Attribute probabilities (attribute data) or domain indices."""
+        raise NotImplementedError
+
+
+class TwoDomains(Translates):
+    """A ↔ B (A → B only when one_way): the target is a direction (AtoB, BtoA) or a domain name;
+    none means A → B for a one-way method."""
+    two_domain: ClassVar[bool] = True  # batches are {"A", "B"} image pairs (paired or not)
+    one_way: ClassVar[bool] = False
+
+    def parse_target(self, x, target):
+        domains = self.info.domains
+        if isinstance(target, torch.Tensor):
+            return target.to(x.device)
+        if target is None:
+            if not self.one_way:
+                raise I2IError(f"name the target domain ({', '.join(domains)}) or a direction (AtoB, BtoA)")
+            target = domains[1]
+        if target in ("AtoB", "BtoA"):
+            target = domains[1 if target == "AtoB" else 0]
+        return _domain_labels(domains, x, target)
+
+    def direction_networks(self, direction: str) -> tuple[nn.Module, ...]:
+        """The networks, in order, that translate in `direction` (AtoB or BtoA)."""
+        raise NotImplementedError
+
+    def per_image_norm(self) -> bool:
+        """Whether translate normalises each image by its own statistics (junyanz's test mode)."""
+        return False
+
+    def export_graph(self, style, direction):
+        from ..nn.inference import inference_copy
+        if self.one_way and direction != "AtoB":
+            raise I2IError(f"{self.name} translates A → B only; export it with direction=AtoB")
+        if direction not in ("AtoB", "BtoA"):
+            raise I2IError(f"direction={direction!r}; use AtoB or BtoA")
+        nets = self.direction_networks(direction)
+        module = nn.Sequential(*(inference_copy(net, self.per_image_norm()) for net in nets))
+        s = self.info.image_size
+        meta = {} if self.one_way else {"direction": direction}
+        return ExportGraph(module, {"image": torch.zeros(1, self.info.channels, s, s)}, meta)
+
+
+class Styled:
+    """Outputs take a style code: from a latent code (latent_style) or a reference image
+    (reference_style); judge_domain reads which domain a reference belongs to."""
+
+    @property
+    def latent_dim(self) -> int:
+        return self.cfg.latent_dim
+
+    def latent_style(self, y, z=None, generator: torch.Generator | None = None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def reference_style(self, x_ref, y) -> torch.Tensor:
+        raise NotImplementedError
+
+    def judge_domain(self, x) -> torch.Tensor:
+        raise NotImplementedError
+
+
+def _domain_labels(domains: list[str], x: torch.Tensor, target) -> torch.Tensor:
+    named = _as_named(target)
+    if len(named) != 1:
+        raise I2IError(f"name one target domain of: {', '.join(domains)}")
+    (name,) = named
+    if name not in domains:
+        raise I2IError(f"unknown domain {name!r}; this model knows: {', '.join(domains)}")
+    return torch.full((x.size(0),), domains.index(name), dtype=torch.long, device=x.device)
+
+
+def _as_named(target) -> dict:
+    """'red,striped' / ['red', 'large=0'] / {'large': 0} / 'smile' as {name: value}."""
+    if isinstance(target, str):
+        target = [t.strip() for t in target.split(",") if t.strip()]
+    if isinstance(target, (list, tuple)):
+        pairs = [t.split("=", 1) if "=" in t else (t, "1") for t in target]
+        target = {k.strip(): v for k, v in pairs}
+    return target
 
 
 @contextlib.contextmanager

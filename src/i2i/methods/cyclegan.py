@@ -19,7 +19,7 @@ import torch
 from .. import losses
 from ..nn import factory
 from ..nn.image_pool import ImagePool
-from .base import DataInfo, Method, frozen, linear_decay
+from .base import DataInfo, Method, TwoDomains, frozen, linear_decay
 
 
 @dataclass
@@ -30,14 +30,14 @@ class CycleGANConfig(factory.Options):   # defaults: ResNet 9 blocks, instance n
     pool_size: int = 50
 
 
-class CycleGAN(Method):
+class CycleGAN(TwoDomains, Method):
     name = "cyclegan"
     Config = CycleGANConfig
     fit = "squash"  # junyanz's test path resizes to a square (286) and crops 256 at random: the squash kept
     compilable = ("G_A", "G_B", "D_A", "D_B")
     train_defaults = {"batch_size": 1}
+    inference_networks = ("G_A.", "G_B.")
     data_defaults = {"image_size": 256}   # load 286, crop 256
-    two_domain = True
 
     def __init__(self, cfg: CycleGANConfig, info: DataInfo):
         super().__init__(cfg, info)
@@ -118,6 +118,12 @@ class CycleGAN(Method):
                 if sel.any():
                     out[sel] = factory.test_forward(G, x[sel], self.cfg.eval_mode).float()
         return out
+
+    def direction_networks(self, direction):
+        return (self.G_A if direction == "AtoB" else self.G_B,)
+
+    def per_image_norm(self):
+        return not self.cfg.eval_mode
 
     @torch.no_grad()
     def sample_grid(self, batch):

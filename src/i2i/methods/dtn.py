@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import DataInfo, Method, frozen
+from .base import DataInfo, Method, ReadsCategory, TwoDomains, frozen
 
 SOURCE_FAKE, TARGET_FAKE, TARGET_REAL = 0, 1, 2
 
@@ -103,12 +103,13 @@ class Discriminator(nn.Module):
         return self.main(x)
 
 
-class DTN(Method):
+class DTN(TwoDomains, ReadsCategory, Method):
     name = "dtn"
     Config = DTNConfig
     train_defaults = {"batch_size": 128}
-    two_domain = True
     one_way = True
+    category_supervised = True  # f's head reads the source digit it was trained on
+    inference_networks = ("f.", "g.")
 
     def __init__(self, cfg: DTNConfig, info: DataInfo):
         super().__init__(cfg, info)
@@ -197,6 +198,20 @@ class DTN(Method):
         try:
             with self.autocast():
                 return self.G(x).float()
+        finally:
+            self.train(was)
+
+    def direction_networks(self, direction):
+        return self.f, self.g  # G = g ∘ f
+
+    @torch.no_grad()
+    def read_category(self, x):
+        """The source digit f's head reads from x (f in eval mode: no dropout)."""
+        was = self.training
+        self.eval()
+        try:
+            with self.autocast():
+                return self.f.head(self.f(x.to(self.device))).float().argmax(1).cpu()
         finally:
             self.train(was)
 

@@ -23,7 +23,7 @@ from torch import nn
 
 from .. import losses
 from ..nn.mlp import Flat, Maxout, mlp
-from .base import DataInfo, Method
+from .base import DataInfo, Generates, Method
 
 
 @dataclass
@@ -43,10 +43,9 @@ class GANConfig:
     momentum_steps: int = 125_000  # updates to reach final_momentum (250 epochs of 50,000 / 100)
 
 
-class Adversarial(Method):
+class Adversarial(Generates, Method):
     """G and D, one D step then one G step on the non-saturating loss, and sampling."""
-
-    conditional: ClassVar[bool] = False    # cGAN: G and D also see the class
+    inference_networks = ("G.",)
 
     def __init__(self, cfg, info: DataInfo):
         super().__init__(cfg, info)

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import losses
+from .base import ReadsCategory, Traverses
 from .gan import Adversarial
 
 
@@ -89,7 +90,7 @@ def info_loss(q: torch.Tensor, category: torch.Tensor, continuous: torch.Tensor)
     return ce + 0.5 * (q[:, k:].float() - continuous).pow(2).sum(1).mean()
 
 
-class InfoGAN(Adversarial):
+class InfoGAN(Traverses, ReadsCategory, Adversarial):
     name = "infogan"
     Config = InfoGANConfig
     train_defaults = {"batch_size": 128}

@@ -17,7 +17,7 @@ import torch
 from .. import losses
 from ..errors import I2IError
 from ..nn import factory
-from .base import DataInfo, Method, frozen, linear_decay
+from .base import DataInfo, Method, TwoDomains, frozen, linear_decay
 
 
 @dataclass
@@ -30,15 +30,15 @@ class Pix2PixConfig(factory.Options):
     direction: str = "AtoB"        # BtoA swaps the roles of the paired images
 
 
-class Pix2Pix(Method):
+class Pix2Pix(TwoDomains, Method):
     name = "pix2pix"
     Config = Pix2PixConfig
     fit = "squash"  # junyanz's test path resizes to a square (286) and crops 256 at random: the squash kept
     compilable = ("G", "D")
     train_defaults = {"batch_size": 1}
     data_defaults = {"image_size": 256}   # load 286, crop 256
-    two_domain = True
     one_way = True     # A → B only (direction=BtoA swaps what A and B are)
+    inference_networks = ("G.",)
 
     def __init__(self, cfg: Pix2PixConfig, info: DataInfo):
         super().__init__(cfg, info)
@@ -94,6 +94,12 @@ class Pix2Pix(Method):
             raise I2IError(f"pix2pix translates {self.info.domains[0]} → {self.info.domains[1]} only")
         with self.autocast():
             return factory.test_forward(self.G, x, self.cfg.eval_mode).float()
+
+    def direction_networks(self, direction):
+        return (self.G,)
+
+    def per_image_norm(self):
+        return not self.cfg.eval_mode
 
     @torch.no_grad()
     def sample_grid(self, batch):

@@ -21,7 +21,8 @@ from torch import nn
 from .. import losses
 from ..errors import I2IError
 from ..nn.residual import ResidualBlock, norm_layer
-from .base import DataInfo, Method, frozen, linear_decay
+from ..nn.inference import inference_copy
+from .base import ByLabels, Classifies, DataInfo, ExportGraph, Method, frozen, linear_decay
 
 
 @dataclass
@@ -101,11 +102,12 @@ class Discriminator(nn.Module):
         return self.conv1(h), self.conv2(h).flatten(1)
 
 
-class StarGAN(Method):
+class StarGAN(ByLabels, Classifies, Method):
     name = "stargan"
     Config = StarGANConfig
     fit = "crop"  # the official CelebA test path: CenterCrop(178) of the 178 x 218 photo, then Resize
     compilable = ("G",)
+    inference_networks = ("G.", "D.")  # D's classifier reads the attributes a target leaves unnamed
 
     def __init__(self, cfg: StarGANConfig, info: DataInfo):
         super().__init__(cfg, info)
@@ -319,6 +321,16 @@ class StarGAN(Method):
                 probs[:, sl] = logits[:, sl].softmax(1)
         return probs
 
+    def export_graph(self, style, direction):
+        """G(image, labels): the full target vector (joint runs: [labels | mask]); a domain-label
+        model takes the domain index instead."""
+        g = inference_copy(self.G, per_image=self.cfg.g_norm == "instance")
+        s = self.info.image_size
+        image = torch.zeros(1, self.info.channels, s, s)
+        if self.info.multi_label:
+            return ExportGraph(Conditioned(g, None), {"image": image, "labels": torch.zeros(1, self.c_dim + self.mask_dim)})
+        return ExportGraph(Conditioned(g, self.c_dim), {"image": image, "domain": torch.zeros(1, dtype=torch.long)})
+
     @torch.no_grad()
     def sample_grid(self, batch):
         x = batch["image"].to(self.device)
@@ -332,3 +344,15 @@ class StarGAN(Method):
             targets = [self.joint_condition(t, int(owner[j])) for j, t in enumerate(self.grid_targets(label))]
         columns = [x] + [self.translate(x, t) for t in targets]
         return torch.stack(columns, dim=1)  # N × (1 + c) × 3 × H × W
+
+
+class Conditioned(nn.Module):
+    """The export graph's G(x, c); a domain-label model turns the domain index into c's one-hot vector."""
+
+    def __init__(self, g: nn.Module, domains: int | None):
+        super().__init__()
+        self.g = g
+        self.one_hot = nn.Buffer(torch.eye(domains)) if domains else None
+
+    def forward(self, image, labels):
+        return self.g(image, labels if self.one_hot is None else self.one_hot[labels])

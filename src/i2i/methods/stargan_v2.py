@@ -22,10 +22,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import losses
+from ..errors import I2IError
 from ..nn.adain import AdainResBlock, HighPass
+from ..nn.fan import MASK_SIZE
+from ..nn.inference import inference_copy
 from ..nn.init import he_init
 from ..nn.residual import PreActResBlock
-from .base import DataInfo, Method, frozen
+from .base import ByLabels, DataInfo, ExportGraph, Method, Styled, frozen
 
 
 @dataclass
@@ -178,11 +181,13 @@ def _pick(per_domain: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return per_domain[torch.arange(y.size(0), device=y.device), y.long()]
 
 
-class StarGANv2(Method):
+class StarGANv2(ByLabels, Styled, Method):
     name = "stargan_v2"
     Config = StarGANv2Config
     fit = "squash"  # the official test path: Resize([size, size]) of an aligned face (i2i align)
     compilable = ("generator", "mapping_network", "style_encoder")
+    # D reads the domain of a reference given without one
+    inference_networks = ("generator_ema.", "mapping_network_ema.", "style_encoder_ema.", "discriminator.")
     domains_only = True
     balanced_sampling = True   # the official loader draws every domain equally often
     reference_pairs = True     # each batch also brings two references of one domain
@@ -367,6 +372,26 @@ class StarGANv2(Method):
         with self.autocast():
             return self.generator_ema(x, s, self.mask(x)).float()
 
+    STYLES = ("latent", "reference", "code")
+
+    def export_graph(self, style, direction):
+        """G(image, s) with s from the mapping network (z, domain), the style encoder (reference,
+        domain) or given (style="code": the generator alone)."""
+        if style not in self.STYLES:
+            raise I2IError(f"style={style!r}; use one of {', '.join(self.STYLES)}")
+        c, hpf = self.cfg, self.cfg.w_hpf > 0
+        if hpf and c.fan_path:
+            raise I2IError(f"{self.name} with w_hpf={c.w_hpf} takes its high-pass masks from FAN face landmarks, "
+                           "which are not exported; export a model trained with w_hpf=0")
+        s = self.info.image_size
+        image, domain = torch.zeros(1, 3, s, s), torch.zeros(1, dtype=torch.long)
+        encoder, guide = {"latent": (self.mapping_network_ema, {"z": torch.zeros(1, c.latent_dim), "domain": domain}),
+                          "reference": (self.style_encoder_ema, {"reference": image, "domain": domain}),
+                          "code": (None, {"style": torch.zeros(1, c.style_dim)})}[style]
+        module = StyledGraph(inference_copy(self.generator_ema), encoder and inference_copy(encoder), hpf)
+        why = f"{self.name} with w_hpf={c.w_hpf}: the TorchScript exporter cannot trace the high-pass skip"
+        return ExportGraph(module, {"image": image, **guide}, {"style": style}, scriptable=not hpf, why=why)
+
     @torch.no_grad()
     def sample_grid(self, batch):
         """Per source row: x, two latent-guided outputs per domain (the same two codes every
@@ -382,3 +407,16 @@ class StarGANv2(Method):
         ref, y_ref = x.roll(1, 0), y.roll(1, 0)
         columns.append(self.translate(x, y_ref, self.reference_style(ref, y_ref)))
         return torch.stack(columns, dim=1)
+
+
+class StyledGraph(nn.Module):
+    """The export graph's G(x, s); w_hpf > 0 without FAN weights: all-ones masks, as translate."""
+
+    def __init__(self, g: nn.Module, encoder: nn.Module | None, masks: bool):
+        super().__init__()
+        self.g, self.encoder, self.masks = g, encoder, masks
+
+    def forward(self, image, guide, domain=None):
+        s = guide if self.encoder is None else self.encoder(guide, domain)
+        masks = [image.new_ones(image.size(0), 1, MASK_SIZE, MASK_SIZE)] * 2 if self.masks else None
+        return self.g(image, s, masks)

@@ -18,6 +18,7 @@ from torch import nn
 
 from ..data.digits import DigitsDataset
 from ..errors import I2IError
+from ..methods.base import ReadsCategory
 from .frechet import frechet_distance_of
 
 READ_SIZE = 16  # every image is read at 16 px
@@ -150,7 +151,7 @@ def evaluate_generation(method, n: int = 1000, seed: int = 0, oracle: DigitOracl
     that read a categorical code from images (InfoGAN's Q) classify the 597 held-out real digits
     with it, each code value matched to a digit (Hungarian): "code_accuracy"."""
     oracle = oracle or digit_oracle()
-    asked = torch.arange(n) % 10 if getattr(method, "conditional", False) else None
+    asked = torch.arange(n) % 10 if method.conditional else None
     samples = method.generate(n, asked, generator=torch.Generator().manual_seed(seed)).cpu()
     digit, conf = oracle.read(samples)
     share = torch.bincount(digit, minlength=10).float() / n
@@ -159,7 +160,7 @@ def evaluate_generation(method, n: int = 1000, seed: int = 0, oracle: DigitOracl
     real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(0))]
     fd_n = min(600, n, len(real) // 2)
     extra = {}
-    if hasattr(method, "read_category"):
+    if isinstance(method, ReadsCategory) and not method.category_supervised:
         held_out = DigitsDataset("test", method.info.image_size)
         extra["code_accuracy"], extra["code_to_digit"] = matched_accuracy(
             method.read_category(held_out.images), held_out.labels, method.cfg.categories)
@@ -189,11 +190,7 @@ def evaluate_transfer(method, dataset, oracle: DigitOracle | None = None) -> dic
     result = {"task": "transfer", "n": len(x), "translation_accuracy": float((read == y).float().mean()),
               "confident_share": float((conf >= 0.9).float().mean()),
               "oracle_on_sources": float((raw == y).float().mean())}
-    head = getattr(getattr(method, "f", None), "head", None)
-    if head is not None:
-        was = method.training
-        method.eval()
-        logits = torch.cat([head(method.f(x[i:i + 200].to(method.device))).cpu() for i in range(0, len(x), 200)])
-        method.train(was)
-        result["f_accuracy_on_sources"] = float((logits.argmax(1) == y).float().mean())
+    if isinstance(method, ReadsCategory) and method.category_supervised:
+        read = torch.cat([method.read_category(x[i:i + 200]) for i in range(0, len(x), 200)])
+        result["f_accuracy_on_sources"] = float((read == y).float().mean())
     return result

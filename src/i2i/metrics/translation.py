@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..data.shapes import SHAPES
+from ..methods.base import Classifies, Styled
 from .oracle import ShapesOracle
 
 SHAPE_INDEX = {s: i for i, s in enumerate(SHAPES)}
@@ -39,7 +40,7 @@ def evaluate_shapes(method, dataset, n: int = 500, seed: int = 0, batch_size: in
     hits = {a: [] for a in attrs}
     changed = {a: [] for a in attrs}
     judged = {a: [] for a in attrs}  # changed attributes the method's own classifier reads as the target
-    classify = getattr(method, "classify", None) if info.multi_label else None
+    classify = method.classify if info.multi_label and isinstance(method, Classifies) else None
     turned = {(a, v): [] for a in attrs for v in ("on", "off")}  # changed to 1 / to 0
     shape_kept, centre_kept, source_ok, size_changed = [], [], [], []
     for start in range(0, n, batch_size):
@@ -106,7 +107,7 @@ def evaluate_shapes_domains(method, dataset, n: int = 200, seed: int = 0, n_late
     oracle, rng = ShapesOracle(), np.random.default_rng(seed)
     k = len(method.info.domains)
     targets = torch.as_tensor(dataset.targets)
-    styled = hasattr(method, "reference_style")
+    styled = isinstance(method, Styled)
     n = min(n, len(dataset))
     acc = {"latent": [], "reference": []}
     kept = {"latent": [], "reference": []}

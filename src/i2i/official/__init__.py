@@ -248,10 +248,9 @@ def import_checkpoint(kind: str, files, out, **options) -> Path:
     files = [Path(f) for f in ([files] if isinstance(files, (str, Path)) else files)]
     plan = plan_for(kind, files, **options)
     method = build(plan)
-    from ..api import INFERENCE
     # inference networks the files lacked, randomly initialised: i2i.load reads this while the run's
     # checkpoint is still step `step` (training the run on trains them)
-    untrained = [p.rstrip(".") for p in INFERENCE.get(plan.cfg.method, ()) if all(q.prefix != p for q in plan.parts)]
+    untrained = [p.rstrip(".") for p in method.inference_networks if p and all(q.prefix != p for q in plan.parts)]
     record = {"kind": kind, "sources": describe(files), "method": plan.cfg.method, "settings": plan.settings,
               "notes": plan.notes, "step": plan.step, "untrained": untrained}
     optimizers = load_optimizers(method, plan.optimizers)

@@ -23,7 +23,7 @@ from ..api import Translator, load
 from ..data import shapes
 from ..data.images import load_image, resize_exact, save_image, to_tensor
 from ..errors import I2IError
-from ..methods.base import Method
+from ..methods.base import Classifies, Translates
 
 HOST, PORT, MAX_UPLOAD_MB, CONCURRENCY = "127.0.0.1", 7860, 10.0, 1
 MAX_OUTPUTS = 8  # StarGAN v2 outputs at once (latent codes drawn from one seed)
@@ -51,7 +51,7 @@ def make_samples(folder) -> list[Path]:
 
 def translates(t: Translator) -> bool:
     """Whether a run translates images (generative runs such as dcgan only sample)."""
-    return type(t.method).translate is not Method.translate and not t.method.info.points
+    return isinstance(t.method, Translates) and not t.method.info.points
 
 
 class Demo:
@@ -65,7 +65,7 @@ class Demo:
         for name, t in models.items():
             if not translates(t):
                 raise I2IError(f"{name} is a {t.method.name} run, which generates rather than translates; "
-                               "serve an image-to-image run (stargan, stargan_v2, cyclegan, pix2pix, ...)")
+                               "serve an image-to-image run")
         self.models, self.max_mb = models, float(max_upload_mb)
         self.lock = threading.Lock()  # one forward pass at a time, whatever the queue lets through
         self.samples = make_samples(samples_dir or Path(tempfile.gettempdir()) / "i2i-samples")
@@ -142,7 +142,7 @@ class Demo:
     def seen_attributes(self, t: Translator, img) -> list[str]:
         """The attributes D's classifier reads from `img`, as the controls' starting point: the likeliest
         of each exclusive group, and the other attributes it deems present."""
-        if not t.attributes or t.method.info.datasets:
+        if not t.attributes or t.method.info.datasets or not isinstance(t.method, Classifies):
             return []
         x = resize_exact(to_tensor(img)[None], t.image_size).to(t.method.device)
         with self.lock, torch.no_grad():
