@@ -3,6 +3,7 @@ import torch
 
 from i2i.methods.base import DataInfo
 from i2i.methods.dtn import DTN, DTNConfig, total_variation
+from i2i.train.trainer import apply_schedule
 
 INFO = DataInfo(16, channels=3, domains=["svhn", "digits"])
 
@@ -82,10 +83,12 @@ def test_f_stage_regularisers_change_f_but_not_the_paper_default():
 
 def test_f_lr_decay_is_linear_over_fs_stage():
     m = DTN(DTNConfig(f_steps=4, f_lr=1e-3, f_lr_decay=True), INFO)
-    for step in range(4):
+    for step in range(4):  # as the trainer runs it: the method's schedule, then its step
+        apply_schedule(m.optimizers(), m.schedule(step, 10))
         m.train_step(batch(), step)
         assert m.optimizers()["f"].param_groups[0]["lr"] == pytest.approx(1e-3 * (1 - step / 4))
     plain = DTN(DTNConfig(f_steps=4, f_lr=1e-3), INFO)
+    apply_schedule(plain.optimizers(), plain.schedule(3, 10))
     plain.train_step(batch(), 3)
     assert plain.optimizers()["f"].param_groups[0]["lr"] == 1e-3
 

@@ -5,6 +5,7 @@ from torch import nn
 from i2i.methods.base import DataInfo
 from i2i.methods.gan import GAN, GANConfig
 from i2i.nn.mlp import Maxout
+from i2i.train.trainer import apply_schedule
 
 DIGITS = list("0123456789")
 
@@ -34,6 +35,7 @@ def test_maxout_is_the_max_over_pieces():
 def test_one_step_updates_both_networks_and_follows_the_official_schedule():
     m = tiny(momentum_steps=10)
     before = {k: [p.clone() for p in net.parameters()] for k, net in m.networks().items()}
+    apply_schedule(m.optimizers(), m.schedule(5, 100))  # as the trainer runs it: schedule, then step
     logs = m.train_step({"image": torch.rand(6, 1, 16, 16) * 2 - 1, "label": torch.zeros(6)}, 5)
     assert set(logs) == {"D/loss_real", "D/loss_fake", "G/loss_fake"}
     for k, net in m.networks().items():

@@ -93,6 +93,22 @@ class Method(nn.Module):
         """Multiplier on every optimiser's initial learning rate at `step` of `total`."""
         return 1.0
 
+    def schedule(self, step: int, total: int) -> dict[str, dict[str, float]]:
+        """What the trainer, and only the trainer, sets on each optimiser (by name) before iteration
+        `step`: "lr" as a factor of its initial learning rate; any other group setting (SGD's
+        "momentum") as a value. Default: lr_factor for every optimiser."""
+        factor = self.lr_factor(step, total)
+        return {name: {"lr": factor} for name in self.optimizers()}
+
+    def update(self, loss: torch.Tensor, *names: str) -> None:
+        """One update from `loss` of the named optimisers: gradients cleared, backward, each stepped."""
+        opts = self.optimizers()
+        for name in names:
+            opts[name].zero_grad(set_to_none=True)
+        loss.backward()
+        for name in names:
+            opts[name].step()
+
     def train_step(self, batch: dict, step: int) -> dict[str, float]:
         raise NotImplementedError
 

@@ -81,7 +81,6 @@ class CycleGAN(TwoDomains, Method):
         return [self.D_A, self.D_B]
 
     def train_step(self, batch, step):
-        opt = self.optimizers()
         real_A, real_B = batch["A"].to(self.device), batch["B"].to(self.device)
         with frozen(*self.critics()):
             with self.autocast():
@@ -90,20 +89,15 @@ class CycleGAN(TwoDomains, Method):
                 fake_A = self.G_B(real_B)
                 rec_B = self.G_A(fake_A)
                 g_terms = self.generator_losses(real_A, real_B, fake_A, fake_B, rec_A, rec_B)
-            opt["G"].zero_grad(set_to_none=True)
-            sum(g_terms.values()).backward()
-        opt["G"].step()
+            self.update(sum(g_terms.values()), "G")
         d_terms = self.critic_step(real_A, real_B, fake_A, fake_B)
         return {**{f"G/{k}": v.item() for k, v in g_terms.items()}, **{f"D/{k}": v.item() for k, v in d_terms.items()}}
 
     def critic_step(self, real_A, real_B, fake_A, fake_B) -> dict[str, torch.Tensor]:
-        opt = self.optimizers()
         with self.autocast():
             terms = {"D_A": self.discriminator_loss(self.D_A, real_B, self.fake_B_pool.query(fake_B)),
                      "D_B": self.discriminator_loss(self.D_B, real_A, self.fake_A_pool.query(fake_A))}
-        opt["D"].zero_grad(set_to_none=True)
-        sum(terms.values()).backward()
-        opt["D"].step()
+        self.update(sum(terms.values()), "D")
         return terms
 
     # -- inference ------------------------------------------------------------

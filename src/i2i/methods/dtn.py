@@ -134,6 +134,13 @@ class DTN(TwoDomains, ReadsCategory, Method):
             return 1.0
         return 1.0 - (step - self.cfg.f_steps) / max(total - self.cfg.f_steps, 1)
 
+    def schedule(self, step: int, total: int):
+        """f's own stage decays its rate linearly over f_steps (f_lr_decay)."""
+        plan = super().schedule(step, total)
+        if self.cfg.f_lr_decay and step < self.cfg.f_steps:
+            plan["f"]["lr"] = 1 - step / self.cfg.f_steps
+        return plan
+
     def as_source(self, x):
         """Target-domain images (one channel) as f's input (three)."""
         return x.expand(-1, self.info.channels, -1, -1) if x.size(1) == 1 else x
@@ -158,9 +165,7 @@ class DTN(TwoDomains, ReadsCategory, Method):
                 fake_s, fake_t = self.g(code_s), self.g(code_t)
             loss_D = (ce(self.D(fake_s.detach()), SOURCE_FAKE) + ce(self.D(fake_t.detach()), TARGET_FAKE)
                       + ce(self.D(x_t), TARGET_REAL))
-        opt["D"].zero_grad(set_to_none=True)
-        loss_D.backward()
-        opt["D"].step()
+        self.update(loss_D, "D")
         with frozen(self.D, self.f):
             with self.autocast():
                 loss_GANG = ce(self.D(fake_s), TARGET_REAL) + ce(self.D(fake_t), TARGET_REAL)
@@ -168,27 +173,19 @@ class DTN(TwoDomains, ReadsCategory, Method):
                 loss_TID = F.mse_loss(fake_t.float(), x_t.float())
                 loss_TV = total_variation(fake_s.float())
                 loss_G = loss_GANG + cfg.alpha * loss_CONST + cfg.beta * loss_TID + cfg.gamma * loss_TV
-            opt["g"].zero_grad(set_to_none=True)
-            loss_G.backward()
-        opt["g"].step()
+            self.update(loss_G, "g")
         return {"D/loss": loss_D.item(), "G/loss_GANG": loss_GANG.item(), "G/loss_CONST": loss_CONST.item(),
                 "G/loss_TID": loss_TID.item(), "G/loss_TV": loss_TV.item()}
 
     def f_step(self, x_s, labels, step=0):
         """f's training stage: a digit classifier on the labelled source domain."""
         self.f.train()
-        opt = self.optimizers()["f"]
-        if self.cfg.f_lr_decay:
-            for group in opt.param_groups:
-                group["lr"] = self.cfg.f_lr * (1 - step / self.cfg.f_steps)
         if self.cfg.f_shift:
             x_s = random_shift(x_s, self.cfg.f_shift)
         with self.autocast():
             code = F.dropout(self.f(x_s), self.cfg.f_dropout, training=True)
             loss = F.cross_entropy(self.f.head(code).float(), labels)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        self.update(loss, "f")
         return {"f/loss_cls": loss.item()}
 
     @torch.no_grad()

@@ -77,20 +77,15 @@ class Adversarial(Generates, Method):
 
     def train_step(self, batch, step):
         x, c = batch["image"].to(self.device), self.condition(batch["label"].to(self.device))
-        opt = self.optimizers()
         z = torch.randn(x.size(0), self.cfg.z_dim, device=self.device)
         with self.autocast():
             x_fake = self.G(self.g_input(z, c))
             loss_real = losses.nonsaturating_loss(self.D(self.d_input(x, c)), real=True)
             loss_fake = losses.nonsaturating_loss(self.D(self.d_input(x_fake.detach(), c)), real=False)
-        opt["D"].zero_grad(set_to_none=True)
-        (loss_real + loss_fake).backward()
-        opt["D"].step()
+        self.update(loss_real + loss_fake, "D")
         with self.autocast():
             loss_g = losses.nonsaturating_loss(self.D(self.d_input(x_fake, c)), real=True)
-        opt["G"].zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt["G"].step()
+        self.update(loss_g, "G")
         return {"D/loss_real": loss_real.item(), "D/loss_fake": loss_fake.item(), "G/loss_fake": loss_g.item()}
 
     # -- sampling ---------------------------------------------------------------
@@ -155,11 +150,8 @@ class GAN(Adversarial):
     def lr_factor(self, step: int, total: int) -> float:
         return max(self.cfg.lr_decay ** -step, self.cfg.min_lr / self.cfg.lr)
 
-    def train_step(self, batch, step):
-        """The official MomentumAdjustor first: momentum rises linearly to its final value."""
+    def schedule(self, step: int, total: int):
+        """The official MomentumAdjustor beside the decay: momentum rises linearly to its final value."""
         c = self.cfg
         m = c.momentum + (c.final_momentum - c.momentum) * min(1.0, step / max(c.momentum_steps, 1))
-        for opt in self.optimizers().values():
-            for group in opt.param_groups:
-                group["momentum"] = m
-        return super().train_step(batch, step)
+        return {name: {**values, "momentum": m} for name, values in super().schedule(step, total).items()}

@@ -130,16 +130,12 @@ class InfoGAN(Traverses, ReadsCategory, Adversarial):
             loss_real = losses.nonsaturating_loss(d_real, real=True)
             loss_fake = losses.nonsaturating_loss(d_fake, real=False)
             loss_info_d = info_loss(q_fake, cat, cont)
-        opt["D"].zero_grad(set_to_none=True)
-        (loss_real + loss_fake + lam * loss_info_d).backward()
-        opt["D"].step()
+        self.update(loss_real + loss_fake + lam * loss_info_d, "D")
         with self.autocast():
             d_fake, q_fake = self.D(x_fake)
             loss_g = losses.nonsaturating_loss(d_fake, real=True)
             loss_info_g = info_loss(q_fake, cat, cont)
-        opt["G"].zero_grad(set_to_none=True)
-        (loss_g + lam * loss_info_g).backward()
-        opt["G"].step()
+        self.update(loss_g + lam * loss_info_g, "G")
         return {"D/loss_real": loss_real.item(), "D/loss_fake": loss_fake.item(), "D/loss_info": loss_info_d.item(),
                 "G/loss_fake": loss_g.item(), "G/loss_info": loss_info_g.item()}
 

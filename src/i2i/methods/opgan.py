@@ -134,11 +134,8 @@ class OPGAN(CycleGAN):
 
     def critic_step(self, real_A, real_B, fake_A, fake_B):
         terms = super().critic_step(real_A, real_B, fake_A, fake_B)
-        opt = self.optimizers()["S"]
         with self.autocast():
             loss_dc = (self.self_supervised_losses(real_A, fake_B.detach())[1]
                        + self.self_supervised_losses(real_B, fake_A.detach())[1])
-        opt.zero_grad(set_to_none=True)
-        loss_dc.backward()
-        opt.step()
+        self.update(loss_dc, "S")
         return {**terms, "S_dc": loss_dc}

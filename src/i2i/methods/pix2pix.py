@@ -71,17 +71,13 @@ class Pix2Pix(TwoDomains, Method):
             # D: real pairs vs fake pairs, the sum halved
             loss_D_fake = gan(self.D(torch.cat([real_A, fake_B.detach()], 1)), False)
             loss_D_real = gan(self.D(torch.cat([real_A, real_B], 1)), True)
-        opt["D"].zero_grad(set_to_none=True)
-        ((loss_D_fake + loss_D_real) * 0.5).backward()
-        opt["D"].step()
+        self.update((loss_D_fake + loss_D_real) * 0.5, "D")
 
         with frozen(self.D):
             with self.autocast():
                 loss_G_GAN = gan(self.D(torch.cat([real_A, fake_B], 1)), True)
                 loss_G_L1 = losses.l1(fake_B, real_B)
-            opt["G"].zero_grad(set_to_none=True)
-            (loss_G_GAN + cfg.lambda_L1 * loss_G_L1).backward()
-        opt["G"].step()
+            self.update(loss_G_GAN + cfg.lambda_L1 * loss_G_L1, "G")
         return {"D/loss_real": loss_D_real.item(), "D/loss_fake": loss_D_fake.item(),
                 "G/loss_GAN": loss_G_GAN.item(), "G/loss_L1": loss_G_L1.item()}
 

@@ -262,9 +262,7 @@ class StarGAN(ByLabels, Classifies, Method):
             with self.autocast():
                 terms.update(self.d_extra(x_real, labelled))
         d_loss = self.weighted(terms)
-        opt["D"].zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt["D"].step()
+        self.update(d_loss, "D")
         logs.update(terms)
 
         # Generator, every n_critic-th iteration: L_G = L_adv + λ_rec·L_rec + λ_cls·L_cls^f.
@@ -278,9 +276,7 @@ class StarGAN(ByLabels, Classifies, Method):
                 terms["G/loss_cls"] = self.classification_loss(fake_cls, label_trg, mask_trg)
                 terms.update(self.g_extra(x_fake, labelled))
             g_loss = self.weighted(terms)
-            opt["G"].zero_grad(set_to_none=True)
-            g_loss.backward()
-            opt["G"].step()
+            self.update(g_loss, "G")
             logs.update(terms)
         return {k: v.item() for k, v in logs.items()}
 
@@ -288,10 +284,7 @@ class StarGAN(ByLabels, Classifies, Method):
         """Warm-up: G(x, c_org) ≈ x, an autoencoder step with the reconstruction weight."""
         with self.autocast():
             g_loss_id = losses.l1(x_real, self.G(x_real, c_org))
-        opt = self.optimizers()["G"]
-        opt.zero_grad(set_to_none=True)
-        (self.cfg.lambda_rec * g_loss_id).backward()
-        opt.step()
+        self.update(self.cfg.lambda_rec * g_loss_id, "G")
         return {"G/loss_id": g_loss_id.item()}
 
     # -- inference ------------------------------------------------------------

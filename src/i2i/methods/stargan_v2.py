@@ -244,7 +244,6 @@ class StarGANv2(ByLabels, Styled, Method):
             return self.identity_step(x_real, y_org)
         z_trg, z_trg2 = torch.randn(2, x_real.size(0), self.cfg.latent_dim, device=self.device)
         masks = self.mask(x_real)
-        opt = self.optimizers()
         logs = {}
         # G and F are unchanged until the latent-guided G update, so one encoding of x_real serves
         # both D steps and that update (the official code encodes it four times), and the latent D
@@ -255,9 +254,7 @@ class StarGANv2(ByLabels, Styled, Method):
         for kind, guide in (("latent", z_trg), ("ref", x_ref)):
             x_fake = latent_fake[1].detach() if kind == "latent" else None
             d_loss, d_logs = self.d_loss(x_real, y_org, y_trg, guide, kind, masks, encoded, x_fake)
-            opt["discriminator"].zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt["discriminator"].step()
+            self.update(d_loss, "discriminator")
             logs.update({f"D/{kind}_{k}": v for k, v in d_logs.items()})
         lambda_ds = self.lambda_ds(step)
         for kind, guides, trained in (("latent", (z_trg, z_trg2), ("generator", "mapping_network", "style_encoder")),
@@ -266,11 +263,7 @@ class StarGANv2(ByLabels, Styled, Method):
             with frozen(*idle):
                 made = latent_fake if kind == "latent" else None
                 g_loss, g_logs = self.g_loss(x_real, y_org, y_trg, guides, kind, masks, lambda_ds, encoded, made)
-                for name in trained:
-                    opt[name].zero_grad(set_to_none=True)
-                g_loss.backward()
-            for name in trained:
-                opt[name].step()
+                self.update(g_loss, *trained)
             logs.update({f"G/{kind}_{k}": v for k, v in g_logs.items()})
             encoded = latent_fake = None  # G has changed
         self.update_ema()
@@ -278,14 +271,9 @@ class StarGANv2(ByLabels, Styled, Method):
         return {k: float(v) for k, v in logs.items()}
 
     def identity_step(self, x_real, y_org):
-        opt = self.optimizers()
         with frozen(self.mapping_network, self.discriminator), self.autocast():
             loss_id = losses.l1(self.generator(x_real, self.style_encoder(x_real, y_org), self.mask(x_real)), x_real)
-        for name in ("generator", "style_encoder"):
-            opt[name].zero_grad(set_to_none=True)
-        (self.cfg.lambda_cyc * loss_id).backward()
-        for name in ("generator", "style_encoder"):
-            opt[name].step()
+        self.update(self.cfg.lambda_cyc * loss_id, "generator", "style_encoder")
         self.update_ema()
         return {"G/loss_id": loss_id.item()}
 

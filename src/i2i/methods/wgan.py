@@ -54,15 +54,12 @@ class WGAN(DCGAN):
 
     def train_step(self, batch, step):
         x = batch["image"].to(self.device)
-        opt = self.optimizers()
         z = torch.randn(x.size(0), self.cfg.z_dim, device=self.device)
         with self.autocast():
             x_fake = self.G(z).detach()
             loss_real, loss_fake = losses.wgan_critic_loss(self.D(x), self.D(x_fake))
             extra = self.penalty(x, x_fake)
-        opt["D"].zero_grad(set_to_none=True)
-        (loss_real + loss_fake + sum(extra.values())).backward()
-        opt["D"].step()
+        self.update(loss_real + loss_fake + sum(extra.values()), "D")
         self.after_critic_step()
         logs = {"D/loss_real": loss_real.item(), "D/loss_fake": loss_fake.item(),
                 "D/wasserstein": -(loss_real + loss_fake).item(), **{f"D/{k}": v.item() for k, v in extra.items()}}
@@ -71,9 +68,7 @@ class WGAN(DCGAN):
             z = torch.randn(x.size(0), self.cfg.z_dim, device=self.device)
             with self.autocast():
                 loss_g = losses.wgan_generator_loss(self.D(self.G(z)))
-            opt["G"].zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt["G"].step()
+            self.update(loss_g, "G")
             self.g_updates += 1
             self.critic_updates.zero_()
             logs["G/loss_fake"] = loss_g.item()

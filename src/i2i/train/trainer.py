@@ -37,6 +37,16 @@ def build_method(cfg: RunConfig, dataset, device: torch.device | None = None) ->
     return method.to(device or torch.device("cpu"))
 
 
+def apply_schedule(optimizers: dict[str, torch.optim.Optimizer], plan: dict[str, dict[str, float]]) -> None:
+    """Set a method's schedule (Method.schedule) on its optimisers: "lr" as a factor of each group's
+    initial rate, other settings as values."""
+    for name, values in plan.items():
+        for group in optimizers[name].param_groups:
+            group.setdefault("initial_lr", group["lr"])
+            for key, v in values.items():
+                group[key] = group["initial_lr"] * v if key == "lr" else v
+
+
 def collate(items: list[dict]) -> dict:
     return {k: torch.stack([torch.as_tensor(it[k]) for it in items]) for k in items[0]}
 
@@ -240,6 +250,18 @@ class Trainer:
         self.logger.image(self.step, "samples", grid)
         return path
 
+    def log(self, means: dict[str, float], factor: float, bar) -> None:
+        """The logging part: the step's running means with the trainer's own figures."""
+        means["lr_factor"] = factor
+        if self.on_nonfinite == "skip":
+            means["skipped_steps"] = self.skipped
+        if self.cfg.data.skip_bad:  # this process's count (DataLoader workers keep their own)
+            means["data/skipped"] = getattr(self.train_set, "skipped", 0)
+        if self.world.main:
+            self.logger.scalars(self.step, means)
+        bar.set_postfix({short_name(k): f"{v:.3g}" for k, v in means.items() if k.startswith(("D/", "G/"))},
+                        refresh=False)
+
     def fit(self) -> Path:
         t, main = self.cfg.train, self.world.main
         if main:  # before the logger opens the file to append
@@ -247,24 +269,19 @@ class Trainer:
         self.logger = RunLogger(self.run_dir, t.logger, yaml.safe_dump(self.cfg.to_dict(), sort_keys=False)) \
             if main else None
         fixed, batches = self.fixed_batch() if main else None, self.loader()
-        running: dict[str, list[float]] = {}
+        meter = Meter()
         in_a_row, undo = 0, Undo(self.method, self.optimizers) if self.on_nonfinite == "skip" else None
         bar = tqdm(total=t.steps, initial=self.step, disable=not self.show_progress, dynamic_ncols=True,
                    desc=f"{self.cfg.method}")
-        tick, waited = time.perf_counter(), 0.0
         self.method.train()
         try:
             while self.step < t.steps:
-                start = time.perf_counter()
-                batch = next(batches)
-                waited += time.perf_counter() - start
+                batch = meter.timed(batches)
                 if t.channels_last:
                     batch = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v
                              for k, v in batch.items()}
-                factor = self.method.lr_factor(self.step, t.steps)
-                for opt in self.optimizers.values():
-                    for group in opt.param_groups:
-                        group["lr"] = group["initial_lr"] * factor
+                factor = self.method.lr_factor(self.step, t.steps)  # logged
+                apply_schedule(self.optimizers, self.method.schedule(self.step, t.steps))
                 if undo:
                     undo.take()
                 logs = self.world.mean_logs(self.method.train_step(batch, self.step))
@@ -272,23 +289,9 @@ class Trainer:
                 in_a_row = in_a_row + 1 if skipped else 0
                 self.step += 1
                 bar.update(1)
-                for k, v in ({} if skipped else logs).items():
-                    running.setdefault(k, []).append(v)
+                meter.add({} if skipped else logs)
                 if self.step % t.log_every == 0 or self.step == t.steps:
-                    now = time.perf_counter()
-                    means = {k: sum(v) / len(v) for k, v in running.items()}
-                    means["lr_factor"] = factor
-                    means["steps_per_s"] = t.log_every / max(now - tick, 1e-9)
-                    means["data_wait"] = waited / max(now - tick, 1e-9)  # share of time the step waited for data
-                    if self.on_nonfinite == "skip":
-                        means["skipped_steps"] = self.skipped
-                    if self.cfg.data.skip_bad:  # this process's count (DataLoader workers keep their own)
-                        means["data/skipped"] = getattr(self.train_set, "skipped", 0)
-                    tick, running, waited = now, {}, 0.0
-                    if main:
-                        self.logger.scalars(self.step, means)
-                    bar.set_postfix({short_name(k): f"{v:.3g}" for k, v in means.items()
-                                     if k.startswith(("D/", "G/"))}, refresh=False)
+                    self.log(meter.means(t.log_every), factor, bar)
                 if main and (self.step % t.sample_every == 0 or self.step == t.steps):
                     self.sample(fixed)
                 # After the sample grid too: a grid in training mode updates rank 0's running statistics.
@@ -307,6 +310,33 @@ class Trainer:
         if main and skipped:
             print(f"i2i: skipped {skipped} unreadable image(s) of {self.cfg.data.spec} (named above)")
         return self.run_dir
+
+
+class Meter:
+    """Running means of the step's figures, and the steps' speed and data wait between logs."""
+
+    def __init__(self):
+        self.running: dict[str, list[float]] = {}
+        self.tick, self.waited = time.perf_counter(), 0.0
+
+    def timed(self, batches):
+        start = time.perf_counter()
+        batch = next(batches)
+        self.waited += time.perf_counter() - start
+        return batch
+
+    def add(self, logs: dict[str, float]) -> None:
+        for k, v in logs.items():
+            self.running.setdefault(k, []).append(v)
+
+    def means(self, steps: int) -> dict[str, float]:
+        """The means since the last call, over `steps` steps, and restart."""
+        now = time.perf_counter()
+        means = {k: sum(v) / len(v) for k, v in self.running.items()}
+        means["steps_per_s"] = steps / max(now - self.tick, 1e-9)
+        means["data_wait"] = self.waited / max(now - self.tick, 1e-9)  # share of time the step waited for data
+        self.running, self.tick, self.waited = {}, now, 0.0
+        return means
 
 
 def train(cfg: RunConfig, run_dir: Path, resume: bool = False, show_progress: bool = True) -> Path:
