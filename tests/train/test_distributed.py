@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from i2i.config import RunConfig
+from i2i.data.batches import Domains, Plain, Pools, References
 from i2i.errors import I2IError
 from i2i.train import checkpoint
 from i2i.train.distributed import World, rank_seed, state_hash
@@ -106,33 +107,37 @@ def test_two_processes_agree_match_one_process_and_resume_exactly(tmp_path):
         assert {k: v for k, v in x.items() if "/" in k} == {k: v for k, v in y.items() if "/" in k}
 
 
+def refs(n, labels):
+    return References(Plain(n, 4, seed=0), Domains(labels), seed=0)
+
+
 def test_each_rank_iterates_over_its_slice_of_every_global_batch():
     n, bs = 20, 6
-    whole = StepSampler(n, bs, seed=3)
-    parts = [iter(StepSampler(n, bs, seed=3, rank=r, world=3)) for r in range(3)]
+    whole = StepSampler(Plain(n, bs, seed=3))
+    parts = [iter(StepSampler(Plain(n, bs, seed=3), rank=r, world=3)) for r in range(3)]
     for step in range(5):
         shards = [next(p) for p in parts]
         assert sum(shards, []) == whole.batch(step) and all(len(s) == 2 for s in shards)
     # Reference batches [sources | references | second references]: each rank a slice of each.
     labels = [0] * 10 + [1] * 10
-    ref = StepSampler(n, 4, seed=0, labels=labels, references=True)
-    mine = StepSampler(n, 4, seed=0, labels=labels, references=True, rank=1, world=2)
+    ref = StepSampler(refs(n, labels))
+    mine = StepSampler(refs(n, labels), rank=1, world=2)
     full = ref.batch(2)
-    assert next(iter(StepSampler(n, 4, seed=0, start_step=2, labels=labels, references=True, rank=1, world=2))) \
+    assert next(iter(StepSampler(refs(n, labels), start_step=2, rank=1, world=2))) \
         == full[2:4] + full[6:8] + full[10:12]
     assert mine.shard(full) == full[2:4] + full[6:8] + full[10:12]
     # Mixed joint batches: each rank takes its share of each dataset.
     a, b = np.arange(0, 100), np.arange(100, 200)
-    mixed = StepSampler(200, 8, seed=0, pools=[a, b], mix=True)
-    shard = StepSampler(200, 8, seed=0, pools=[a, b], mix=True, rank=0, world=2).shard(mixed.batch(0))
+    mixed = StepSampler(Pools([a, b], 8, seed=0, mix=True))
+    shard = StepSampler(Pools([a, b], 8, seed=0, mix=True), rank=0, world=2).shard(mixed.batch(0))
     assert shard == mixed.batch(0)[0:2] + mixed.batch(0)[4:6]
 
 
 def test_a_global_batch_that_does_not_split_over_the_processes_is_refused():
     with pytest.raises(I2IError, match=r"train.batch_size=6 is the global batch, split evenly over 4 processes"):
-        StepSampler(20, 6, seed=0, rank=0, world=4)
+        StepSampler(Plain(20, 6, seed=0), rank=0, world=4)
     with pytest.raises(I2IError, match="each share must split evenly over 2 processes; use a multiple of 4"):
-        StepSampler(200, 6, seed=0, pools=[np.arange(100), np.arange(100, 200)], mix=True, world=2)
+        StepSampler(Pools([np.arange(100), np.arange(100, 200)], 6, seed=0, mix=True), world=2)
 
 
 def test_a_lone_world_is_a_no_op_and_rank_streams_differ():

@@ -7,21 +7,36 @@ import torch
 
 from i2i.config import RunConfig
 from i2i.errors import I2IError
-from i2i.methods.base import DataInfo, get_method
+from i2i.data.batches import Balanced, Domains, Plain, Pools, References
+from i2i.methods.base import BatchSpec, DataInfo, Method, get_method
 from i2i.train.runtime import COMPILE_FROM_STEPS, StepSampler, apply_runtime, loader_workers, pick_compile
 from i2i.train.trainer import Trainer
 
 LABELS = [0] * 90 + [1] * 10  # a 90/10 split
 
 
+def triplets(labels, size, seed):
+    """StarGAN v2's policy: class-balanced sources, then two same-domain references."""
+    return References(Balanced(Domains(labels), size, seed), Domains(labels), seed)
+
+
+class Labelled:
+    def __init__(self, targets):
+        self.targets = targets
+
+    def __len__(self):
+        return len(self.targets)
+
+
 def test_defaults_keep_the_epoch_permutation():
-    s = StepSampler(10, 3, seed=1)
-    assert StepSampler(10, 3, seed=1, labels=list(range(10))).batch(5) == s.batch(5)  # labels alone change nothing
+    s = StepSampler(Plain(10, 3, seed=1))
+    labelled = Labelled(list(range(10)))  # a method's default policy on domain-labelled data
+    assert StepSampler(Method.batch_policy(None, labelled, BatchSpec(3, 1))).batch(5) == s.batch(5)  # labels alone change nothing
     assert len(set(sum((s.batch(k) for k in range(3)), []))) == 9
 
 
 def test_balanced_sampling_evens_out_the_classes():
-    s = StepSampler(100, 8, seed=0, labels=LABELS, balanced=True)
+    s = StepSampler(Balanced(Domains(LABELS), 8, seed=0))
     drawn = [i for step in range(500) for i in s.batch(step)]
     share = sum(LABELS[i] for i in drawn) / len(drawn)
     assert 0.45 < share < 0.55  # ≈ 50/50, not 90/10
@@ -29,24 +44,24 @@ def test_balanced_sampling_evens_out_the_classes():
 
 
 def test_balanced_batches_are_a_function_of_seed_and_step():
-    a = StepSampler(100, 8, seed=3, labels=LABELS, balanced=True, references=True)
+    a = StepSampler(triplets(LABELS, 8, seed=3))
     it = iter(a)
     first = [next(it) for _ in range(6)]
-    resumed = iter(StepSampler(100, 8, seed=3, start_step=4, labels=LABELS, balanced=True, references=True))
+    resumed = iter(StepSampler(triplets(LABELS, 8, seed=3), start_step=4))
     assert next(resumed) == first[4] and next(resumed) == first[5]
-    assert StepSampler(100, 8, seed=4, labels=LABELS, balanced=True).batch(0) != \
-        StepSampler(100, 8, seed=3, labels=LABELS, balanced=True).batch(0)
+    assert StepSampler(Balanced(Domains(LABELS), 8, seed=4)).batch(0) != \
+        StepSampler(Balanced(Domains(LABELS), 8, seed=3)).batch(0)
 
 
 def test_reference_pairs_share_a_domain():
     labels = [0] * 50 + [1] * 5 + [2] * 2 + [3]  # domain 3 has a single image
-    s = StepSampler(len(labels), 6, seed=0, labels=labels, references=True)
+    s = StepSampler(References(Plain(len(labels), 6, seed=0), Domains(labels), seed=0))
     refs = Counter()
     for step in range(200):
         b = s.batch(step)
         assert len(b) == 18
         src, ref, ref2 = b[:6], b[6:12], b[12:]
-        assert src == StepSampler(len(labels), 6, seed=0).batch(step)  # sources stay the plain permutation
+        assert src == StepSampler(Plain(len(labels), 6, seed=0)).batch(step)  # sources stay the plain permutation
         for r, r2 in zip(ref, ref2):
             assert labels[r] == labels[r2]
             assert r != r2 or labels[r] == 3
@@ -56,11 +71,11 @@ def test_reference_pairs_share_a_domain():
 
 def test_bad_sampler_input():
     with pytest.raises(I2IError, match="labels"):
-        StepSampler(10, 2, seed=0, balanced=True)
+        Balanced(Domains(None), 2, seed=0)
     with pytest.raises(I2IError, match="labels"):
-        StepSampler(10, 2, seed=0, labels=[0] * 9, references=True)
+        References(Plain(10, 2, seed=0), Domains([0] * 9, 10), seed=0)
     with pytest.raises(I2IError, match="batch_size"):
-        StepSampler(3, 4, seed=0)
+        StepSampler(Plain(3, 4, seed=0))
 
 
 def test_trainer_asks_for_domain_labels(tmp_path, monkeypatch):
@@ -68,12 +83,11 @@ def test_trainer_asks_for_domain_labels(tmp_path, monkeypatch):
     cfg.apply_overrides(["data.image_size=32", "n_train=16", "n_test=4", "g_conv_dim=8", "d_conv_dim=8",
                          "g_repeat_num=1", "d_repeat_num=3", "batch_size=4", "logger=none", "amp=none"])
     t = Trainer(cfg, tmp_path / "r", show_progress=False)
-    monkeypatch.setattr(type(t.method), "reference_pairs", True)
+    monkeypatch.setattr(type(t.method), "batch_policy", get_method("stargan_v2").batch_policy)
     with pytest.raises(I2IError, match="shapes.*no domain labels"):
         t.loader()
     cfg.apply_overrides(["domains=circle,square"])
     t = Trainer(cfg, tmp_path / "s", show_progress=False)
-    monkeypatch.setattr(type(t.method), "balanced_sampling", True)
     batch = next(t.loader())
     assert batch["image"].shape[0] == 12 and batch["label"].shape == (12,)
     x_label, ref_label, ref2_label = batch["label"].chunk(3)
@@ -82,42 +96,42 @@ def test_trainer_asks_for_domain_labels(tmp_path, monkeypatch):
 
 def test_pools_take_turns_and_each_runs_its_own_epochs():
     a, b = np.arange(0, 10), np.arange(100, 108)
-    s = StepSampler(200, 4, seed=0, pools=[a, b])
+    s = StepSampler(Pools([a, b], 4, seed=0))
     batches = [s.batch(k) for k in range(6)]
     assert all(set(x) <= set(a) for x in batches[0::2]) and all(set(x) <= set(b) for x in batches[1::2])
     assert len(set(batches[1]) | set(batches[3])) == 8  # b's first epoch: two disjoint batches
-    assert StepSampler(200, 4, seed=0, start_step=3, pools=[a, b]).batch(3) == batches[3]  # resumable
+    assert StepSampler(Pools([a, b], 4, seed=0), start_step=3).batch(3) == batches[3]  # resumable
 
 
 def test_grouped_pool_gives_distinct_label_groups_of_four():
     pool = np.arange(50)
     groups = pool % 6
-    s = StepSampler(50, 16, seed=1, pools=[pool], grouping=[groups])
+    s = StepSampler(Pools([pool], 16, seed=1, grouping=[groups]))
     for step in range(5):
         out = np.array(s.batch(step)).reshape(4, 4)
         g = groups[out]
         assert (g == g[:, :1]).all() and len(set(g[:, 0])) == 4
-    assert s.batch(2) == StepSampler(50, 16, seed=1, pools=[pool], grouping=[groups]).batch(2)
+    assert s.batch(2) == StepSampler(Pools([pool], 16, seed=1, grouping=[groups])).batch(2)
 
 
 def test_grouped_pool_needs_enough_labels_and_a_multiple_of_four():
     pool = np.arange(20)
     with pytest.raises(I2IError, match="3 distinct labels"):
-        StepSampler(20, 16, seed=0, pools=[pool], grouping=[pool % 3])
+        StepSampler(Pools([pool], 16, seed=0, grouping=[pool % 3]))
     with pytest.raises(I2IError, match="multiple of 4"):
-        StepSampler(20, 10, seed=0, pools=[pool], grouping=[pool % 5])
+        StepSampler(Pools([pool], 10, seed=0, grouping=[pool % 5]))
     with pytest.raises(I2IError, match="fewer than batch_size"):
-        StepSampler(20, 16, seed=0, pools=[np.arange(5)])
+        StepSampler(Pools([np.arange(5)], 16, seed=0))
 
 
 def test_mixed_batches_take_an_equal_share_of_every_pool():
     a, b = np.arange(0, 10), np.arange(100, 108)
-    s = StepSampler(200, 4, seed=0, pools=[a, b], mix=True)
+    s = StepSampler(Pools([a, b], 4, seed=0, mix=True))
     for step in range(5):
         out = s.batch(step)
         assert set(out[:2]) <= set(a) and set(out[2:]) <= set(b)
     with pytest.raises(I2IError, match="divisible"):
-        StepSampler(200, 5, seed=0, pools=[a, b], mix=True)
+        StepSampler(Pools([a, b], 5, seed=0, mix=True))
 
 
 def test_loader_workers_auto_is_none_on_cpu_and_leaves_a_core_per_gpu_process(monkeypatch):

@@ -6,6 +6,7 @@ import torch
 from i2i.config import RunConfig
 from i2i.errors import I2IError
 from i2i.train import checkpoint
+from i2i.data.batches import Plain
 from i2i.train.runtime import StepSampler
 from i2i.train.trainer import Trainer, train
 
@@ -96,9 +97,9 @@ def test_a_non_finite_loss_stops_with_the_step_and_term(tmp_path):
 
 
 def test_step_sampler_is_a_function_of_the_step():
-    s = StepSampler(10, 3, seed=1)
+    s = StepSampler(Plain(10, 3, seed=1))
     first = [next(it) for it in [iter(s)] for _ in range(7)]
-    assert first[4] == StepSampler(10, 3, seed=1, start_step=4).batch(4)
+    assert first[4] == StepSampler(Plain(10, 3, seed=1), start_step=4).batch(4)
     epoch0 = sum(first[:3], [])
     assert len(set(epoch0)) == 9  # no repeats inside an epoch
 

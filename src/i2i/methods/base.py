@@ -11,7 +11,18 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from ..data.batches import Plain, Policy, Pools
+from ..data.semi import label_pools
 from ..errors import I2IError
+
+
+@dataclass
+class BatchSpec:
+    """What a batch policy is built from, besides the dataset."""
+    size: int
+    seed: int
+    mix: bool = False  # joint data: every batch mixes the datasets (data.joint_batches=mixed)
+    source: str = ""   # the data spec, for messages
 
 
 @dataclass
@@ -45,15 +56,12 @@ class Method(nn.Module):
 
     name: ClassVar[str]
     Config: ClassVar[type]
-    balanced_sampling: ClassVar[bool] = False  # sources drawn class-balanced (needs per-item domain labels)
-    reference_pairs: ClassVar[bool] = False  # batches are [sources | references | same-domain references]
     domains_only: ClassVar[bool] = False  # True: single-label domains, never attribute vectors
     compilable: ClassVar[tuple[str, ...]] = ()  # networks train.compile may take: none inside a double
                                                 # backward (a gradient penalty's or R1's critic)
     train_defaults: ClassVar[dict] = {}  # TrainConfig values of the official code (e.g. its batch size)
     data_defaults: ClassVar[dict] = {}  # DataConfig values of the official code (e.g. its image size)
     two_domain: ClassVar[bool] = False  # batches are {"A", "B"} image pairs, not labelled images (TwoDomains)
-    semi_supervised: ClassVar[bool] = False  # learns from unlabelled items too (MatchGAN)
     fit: ClassVar[str] = "squash"  # how the official test path fits a photo to the model's square
     inference_networks: ClassVar[tuple[str, ...]] = ("",)  # state-dict prefixes translate/generate use
                                                            # (a pretrained folder ships these); "": all
@@ -88,6 +96,14 @@ class Method(nn.Module):
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
+
+    def batch_policy(self, dataset, batch: BatchSpec) -> Policy:
+        """Which items make each step's batch (data/batches.py). Default: plain epochs of the
+        dataset, or, for joint or partly labelled data, each label set's labelled items in turn."""
+        found = label_pools(dataset, semi_supervised=False)
+        if found is None:
+            return Plain(len(dataset), batch.size, batch.seed)
+        return Pools(found[0], batch.size, batch.seed, mix=batch.mix)
 
     def lr_factor(self, step: int, total: int) -> float:
         """Multiplier on every optimiser's initial learning rate at `step` of `total`."""

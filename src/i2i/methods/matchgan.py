@@ -22,6 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.batches import Pools
+from ..data.semi import label_pools
+from .. import losses
 from ..errors import I2IError
 from .base import DataInfo
 from .stargan import Discriminator, StarGAN, StarGANConfig
@@ -67,7 +70,6 @@ def match_pairs(n: int, device=None) -> tuple[torch.Tensor, torch.Tensor, torch.
 class MatchGAN(StarGAN):
     name = "matchgan"
     Config = MatchGANConfig
-    semi_supervised = True
 
     def __init__(self, cfg: MatchGANConfig, info: DataInfo):
         if len(info.datasets) > 1:
@@ -76,16 +78,14 @@ class MatchGAN(StarGAN):
         self.D = MatchDiscriminator(info.image_size, cfg.d_conv_dim, self.c_dim, cfg.d_repeat_num)
         self.register_buffer("combinations", valid_combinations(info, cfg.empty_groups), persistent=False)
 
+    def batch_policy(self, dataset, batch):
+        """Labelled batches of label groups (GROUP_SIZE images each, the pairs match_pairs draws) in
+        turn with batches of the unlabelled images, when there are any."""
+        pools, grouping = label_pools(dataset, semi_supervised=True)
+        return Pools(pools, batch.size, batch.seed, grouping=grouping, group_size=GROUP_SIZE)
+
     def loss_weights(self):
         return {**super().loss_weights(), "loss_match": self.cfg.lambda_match}
-
-    def is_labelled(self, mask) -> bool:
-        if mask is None:
-            return True
-        known = mask.flatten(1).gt(0).all(1)
-        if bool(known.all()) != bool(known.any()):
-            raise I2IError("a MatchGAN batch must be all labelled or all unlabelled")
-        return bool(known.all())
 
     def sample_targets(self, label, mask=None):
         """Label-space augmentation: G distinct valid label combinations, each given to 4 images
@@ -101,17 +101,44 @@ class MatchGAN(StarGAN):
             target = target.argmax(1)
         return target, None if mask is None else torch.ones_like(mask)
 
-    def d_extra(self, x_real, labelled):
-        """L_match^r: which real pairs share their labels (labelled batches only)."""
-        if not labelled:
-            return {}
-        return {"D/loss_match": self.match_loss(x_real)}
+    def labelled(self, mask) -> bool:
+        """Labelled and unlabelled batches alternate; a batch is all one or all the other."""
+        if mask is None:
+            return True
+        known = mask.flatten(1).gt(0).all(1)
+        if bool(known.all()) != bool(known.any()):
+            raise I2IError("a MatchGAN batch must be all labelled or all unlabelled")
+        return bool(known.all())
 
-    def g_extra(self, x_fake, labelled):
-        """L_match^f: G's outputs, regrouped by target, must match as the label groups do."""
+    def check_batch(self, mask) -> None:
+        self.labelled(mask)
+
+    def source_condition(self, label_org, mask_org):
+        return self.as_condition(label_org, mask_org) if self.labelled(mask_org) else None  # none to go back to
+
+    def identity_step(self, x_real, c_org):
+        return super().identity_step(x_real, c_org) if c_org is not None else {}
+
+    def d_terms(self, x_real, x_fake, out_src, fake_src, out_cls, label_org, mask_org):
+        """Labelled: L_D = −L_adv + λ_cls·L_cls^r + λ_gp·L_gp + λ_match·L_match^r (which real pairs
+        share their labels); unlabelled: −L_adv + λ_gp·L_gp."""
+        if not self.labelled(mask_org):
+            return {**self.adversarial_terms(out_src, fake_src), **self.penalty_term(x_real, x_fake)}
+        terms = super().d_terms(x_real, x_fake, out_src, fake_src, out_cls, label_org, mask_org)
+        with self.autocast():
+            return {**terms, "D/loss_match": self.match_loss(x_real)}
+
+    def g_terms(self, x_real, x_fake, fake_src, fake_cls, c_org, label_trg, mask_trg):
+        """L_G = L_adv + λ_rec·L_rec + λ_cls·L_cls^f + λ_match·L_match^f (L_rec for labelled sources
+        only): G's outputs, regrouped by target, must match as the label groups do."""
+        if c_org is None:
+            terms = {"G/loss_fake": losses.wgan_generator_loss(fake_src),
+                     "G/loss_cls": self.classification_loss(fake_cls, label_trg, mask_trg)}
+        else:
+            terms = super().g_terms(x_real, x_fake, fake_src, fake_cls, c_org, label_trg, mask_trg)
         n = x_fake.size(0)
         by_target = torch.arange(n, device=x_fake.device).view(GROUP_SIZE, n // GROUP_SIZE).t().flatten()
-        return {"G/loss_match": self.match_loss(x_fake[by_target])}
+        return {**terms, "G/loss_match": self.match_loss(x_fake[by_target])}
 
     def match_loss(self, x):
         first, second, same = match_pairs(x.size(0), x.device)
@@ -124,7 +151,7 @@ class MatchGAN(StarGAN):
                            "(the trainer builds them)")
 
     def train_step(self, batch, step):
-        if self.is_labelled(batch.get("mask")):
+        if self.labelled(batch.get("mask")):
             self.check_groups(batch["label"])
         return super().train_step(batch, step)
 

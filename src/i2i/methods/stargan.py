@@ -212,34 +212,54 @@ class StarGAN(ByLabels, Classifies, Method):
         w = self.loss_weights()
         return sum(w[k.partition("/")[2]] * v for k, v in terms.items())
 
-    def is_labelled(self, mask) -> bool:
-        """StarGAN trains on labelled batches only (MatchGAN also takes unlabelled ones)."""
+    def check_batch(self, mask) -> None:
+        """StarGAN trains on labelled images only."""
         if mask is not None and not self.mask_dim and not bool((mask > 0).all()):
             raise I2IError(f"{self.name} trains on labelled images only; this batch holds unlabelled ones "
                            "(the trainer draws labelled ones when data.labelled_fraction < 1)")
-        return True
 
-    def d_extra(self, x_real, labelled: bool) -> dict:
-        """More terms of D's objective (MatchGAN's match loss)."""
-        return {}
+    def source_condition(self, label_org, mask_org):
+        """c_org, the condition that leads back to the source (L_rec)."""
+        return self.as_condition(label_org, mask_org)
 
-    def g_extra(self, x_fake, labelled: bool) -> dict:
-        return {}
+    def d_terms(self, x_real, x_fake, out_src, fake_src, out_cls, label_org, mask_org) -> dict:
+        """L_D = −L_adv + λ_cls·L_cls^r + λ_gp·L_gp, term by term (weighted by loss_weights)."""
+        terms = self.adversarial_terms(out_src, fake_src)
+        with self.autocast():
+            terms["D/loss_cls"] = self.classification_loss(out_cls, label_org, mask_org)
+        return {**terms, **self.penalty_term(x_real, x_fake)}
+
+    def adversarial_terms(self, out_src, fake_src) -> dict:
+        with self.autocast():
+            d_loss_real, d_loss_fake = losses.wgan_critic_loss(out_src, fake_src)
+        return {"D/loss_real": d_loss_real, "D/loss_fake": d_loss_fake}
+
+    def penalty_term(self, x_real, x_fake) -> dict:
+        if self.cfg.gp_fp32:  # the double backward in fp32, where bf16 is less precise and, on CPU, slower
+            x_real, x_fake = x_real.float(), x_fake.float()
+        with torch.autocast(self.device.type, enabled=False) if self.cfg.gp_fp32 else self.autocast():
+            return {"D/loss_gp": losses.gradient_penalty(lambda x: self.D(x)[0], x_real, x_fake)}
+
+    def g_terms(self, x_real, x_fake, fake_src, fake_cls, c_org, label_trg, mask_trg) -> dict:
+        """L_G = L_adv + λ_rec·L_rec + λ_cls·L_cls^f, term by term."""
+        return {"G/loss_fake": losses.wgan_generator_loss(fake_src),
+                "G/loss_rec": losses.l1(x_real, self.G(x_fake, c_org)),
+                "G/loss_cls": self.classification_loss(fake_cls, label_trg, mask_trg)}
 
     def train_step(self, batch, step):
-        cfg, opt = self.cfg, self.optimizers()
+        cfg = self.cfg
         x_real = batch["image"].to(self.device)
         label_org = batch["label"].to(self.device)
         mask_org = batch["mask"].to(self.device) if "mask" in batch else None
-        labelled = self.is_labelled(mask_org)
+        self.check_batch(mask_org)
         label_trg, mask_trg = self.sample_targets(label_org, mask_org)
-        c_org = self.as_condition(label_org, mask_org) if labelled else None
+        c_org = self.source_condition(label_org, mask_org)
         c_trg = self.as_condition(label_trg, mask_trg)
         if step < cfg.warmup_steps:
-            return self.identity_step(x_real, c_org) if labelled else {}
+            return self.identity_step(x_real, c_org)
         logs, g_step = {}, (step + 1) % cfg.n_critic == 0
 
-        # Discriminator: L_D = −L_adv + λ_cls·L_cls^r, L_adv with gradient penalty.
+        # Discriminator.
         with self.autocast():
             # On a G step this fake, with its graph, is also G's: G is unchanged until its own
             # update, so computing G(x, c) again there (as the official code does) repeats it.
@@ -249,34 +269,16 @@ class StarGAN(ByLabels, Classifies, Method):
             # One D pass over real and fake: D has no normalisation, so it is the paper's two passes.
             src, cls = self.D(torch.cat([x_real, x_fake]))
             (out_src, fake_src), out_cls = src.chunk(2), cls[:len(x_real)]
-            d_loss_real, d_loss_fake = losses.wgan_critic_loss(out_src, fake_src)
-            terms = {"D/loss_real": d_loss_real, "D/loss_fake": d_loss_fake}
-            if labelled:
-                terms["D/loss_cls"] = self.classification_loss(out_cls, label_org, mask_org)
-            if not cfg.gp_fp32:
-                terms["D/loss_gp"] = losses.gradient_penalty(lambda x: self.D(x)[0], x_real, x_fake)
-                terms.update(self.d_extra(x_real, labelled))
-        if cfg.gp_fp32:  # the double backward in fp32, where bf16 is less precise and, on CPU, slower
-            with torch.autocast(self.device.type, enabled=False):
-                terms["D/loss_gp"] = losses.gradient_penalty(lambda x: self.D(x)[0], x_real.float(), x_fake.float())
-            with self.autocast():
-                terms.update(self.d_extra(x_real, labelled))
-        d_loss = self.weighted(terms)
-        self.update(d_loss, "D")
+        terms = self.d_terms(x_real, x_fake, out_src, fake_src, out_cls, label_org, mask_org)
+        self.update(self.weighted(terms), "D")
         logs.update(terms)
 
-        # Generator, every n_critic-th iteration: L_G = L_adv + λ_rec·L_rec + λ_cls·L_cls^f.
+        # Generator, every n_critic-th iteration.
         if g_step:
             with frozen(self.D), self.autocast():  # D's weight gradients would be discarded
-                x_fake = fake
-                fake_src, fake_cls = self.D(x_fake)
-                terms = {"G/loss_fake": losses.wgan_generator_loss(fake_src)}
-                if labelled:  # the way back needs the source's labels
-                    terms["G/loss_rec"] = losses.l1(x_real, self.G(x_fake, c_org))
-                terms["G/loss_cls"] = self.classification_loss(fake_cls, label_trg, mask_trg)
-                terms.update(self.g_extra(x_fake, labelled))
-            g_loss = self.weighted(terms)
-            self.update(g_loss, "G")
+                fake_src, fake_cls = self.D(fake)
+                terms = self.g_terms(x_real, fake, fake_src, fake_cls, c_org, label_trg, mask_trg)
+            self.update(self.weighted(terms), "G")
             logs.update(terms)
         return {k: v.item() for k, v in logs.items()}
 

@@ -22,6 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import losses
+from ..data.batches import Balanced, Domains, References
+from ..data.semi import label_pools
 from ..errors import I2IError
 from ..nn.adain import AdainResBlock, HighPass
 from ..nn.fan import MASK_SIZE
@@ -189,8 +191,6 @@ class StarGANv2(ByLabels, Styled, Method):
     # D reads the domain of a reference given without one
     inference_networks = ("generator_ema.", "mapping_network_ema.", "style_encoder_ema.", "discriminator.")
     domains_only = True
-    balanced_sampling = True   # the official loader draws every domain equally often
-    reference_pairs = True     # each batch also brings two references of one domain
     train_defaults = {"channels_last": True}  # 1.2x (256 px) and 1.4x (64 px) the steps/s on CPU (docs/speed.md)
 
     def __init__(self, cfg: StarGANv2Config, info: DataInfo):
@@ -231,6 +231,18 @@ class StarGANv2(ByLabels, Styled, Method):
         return {name: torch.optim.Adam(net.parameters(), c.f_lr if name == "mapping_network" else c.lr,
                                        (c.beta1, c.beta2), weight_decay=c.weight_decay)
                 for name, net in self.networks().items()}
+
+    def batch_policy(self, dataset, batch):
+        """The official loaders: sources drawn class-balanced (every domain equally often), and with
+        them two references of one class-balanced domain: [sources | refs | refs2]."""
+        labels = getattr(dataset, "targets", None)  # a dataset's per-item domains, when it lists them
+        if labels is None:
+            raise I2IError(f"{self.name} samples by domain but dataset {batch.source} has no domain labels; "
+                           "use folders:PATH or shapes with data.domains=circle,square,triangle")
+        if label_pools(dataset, semi_supervised=False) is not None:
+            raise I2IError(f"{self.name} samples by domain, which joint or partly labelled data do not support")
+        domains = Domains(labels, len(dataset))
+        return References(Balanced(domains, batch.size, batch.seed), domains, batch.seed)
 
     def lambda_ds(self, step: int) -> float:
         """λ_ds at iteration `step`: linear decay to 0, a function of the step so resume keeps it."""

@@ -17,9 +17,8 @@ from tqdm import tqdm
 from .. import data as datasets
 from ..config import RunConfig
 from ..data.images import make_grid, save_image
-from ..data.semi import label_pools
 from ..errors import I2IError
-from ..methods.base import Method, get_method
+from ..methods.base import BatchSpec, Method, get_method
 from . import checkpoint, distributed
 from .logger import RunLogger, trim_log
 from .runtime import StepSampler, apply_runtime, check_split, loader_workers, pick_device
@@ -212,21 +211,11 @@ class Trainer:
 
     # -- loop -----------------------------------------------------------------
     def loader(self):
-        t, m = self.cfg.train, self.method
-        labels = None
-        if m.balanced_sampling or m.reference_pairs:
-            labels = getattr(self.train_set, "targets", None)
-            if labels is None:
-                raise I2IError(f"{self.cfg.method} samples by domain but dataset {self.cfg.data.spec} has no domain "
-                               "labels; use folders:PATH or shapes with data.domains=circle,square,triangle")
-        if self.cfg.data.joint_batches not in ("alternate", "mixed"):
-            raise I2IError(f"data.joint_batches={self.cfg.data.joint_batches!r}; use alternate or mixed")
-        pools, grouping = label_pools(self.train_set, m.semi_supervised) or (None, None)
-        if pools is not None and labels is not None:
-            raise I2IError(f"{self.cfg.method} samples by domain, which joint or partly labelled data do not support")
-        sampler = StepSampler(len(self.train_set), t.batch_size, t.seed, self.step, labels=labels,
-                              balanced=m.balanced_sampling, references=m.reference_pairs,
-                              pools=pools, grouping=grouping, mix=self.cfg.data.joint_batches == "mixed",
+        t, data = self.cfg.train, self.cfg.data
+        if data.joint_batches not in ("alternate", "mixed"):
+            raise I2IError(f"data.joint_batches={data.joint_batches!r}; use alternate or mixed")
+        spec = BatchSpec(t.batch_size, t.seed, mix=data.joint_batches == "mixed", source=data.spec)
+        sampler = StepSampler(self.method.batch_policy(self.train_set, spec), self.step,
                               rank=self.world.rank, world=self.world.size)
         # Its own generator: a DataLoader otherwise draws its worker seed from the global RNG,
         # which would shift every later random number after a resume. Each rank's workers their own.
