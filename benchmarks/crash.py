@@ -33,7 +33,7 @@ import torch
 
 from i2i.config import RunConfig
 from i2i.errors import I2IError
-from i2i.report import read_metrics
+from i2i.tools.report import read_metrics
 from i2i.train import checkpoint
 from i2i.train.logger import TIMINGS
 

@@ -8,7 +8,7 @@ import torch
 from i2i.api import Translator
 from i2i.config import RunConfig
 from i2i.errors import I2IError
-from i2i.export import export_onnx
+from i2i.tools.export import export_onnx
 from i2i.methods.base import DataInfo, get_method
 
 ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'i2i[export]')")

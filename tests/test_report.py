@@ -10,7 +10,7 @@ from PIL import Image
 
 from i2i.cli import main
 from i2i.errors import I2IError
-from i2i.report import thin, write_report
+from i2i.tools.report import thin, write_report
 
 # Logs every step and samples every step: D's terms at 4 steps, G's at 2 (n_critic=2), 4 grids.
 TINY = ["steps=4", "data.image_size=32", "n_train=16", "n_test=4", "g_conv_dim=8", "d_conv_dim=8",

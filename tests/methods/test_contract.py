@@ -94,7 +94,7 @@ def test_a_translation_method_exports_its_graph(run, tmp_path):
     if not isinstance(t.method, Translates):
         pytest.skip(f"{name} generates; it has no translation graph")
     pytest.importorskip("onnx", reason="onnx is not installed (pip install 'i2i[export]')")
-    from i2i.export import export_onnx
+    from i2i.tools.export import export_onnx
     graph = t.method.export_graph("latent", "AtoB")
     assert set(graph.inputs) >= {"image"} and all(v.size(0) == 1 for v in graph.inputs.values())
     path = export_onnx(t, tmp_path / f"{name}.onnx", dynamo=False)

@@ -152,7 +152,7 @@ class DTN(TwoDomains, ReadsCategory, Method):
         x_s, x_t = batch["A"].to(self.device), batch["B"].to(self.device)
         if step < self.cfg.f_steps:
             return self.f_step(x_s, batch["label_A"].to(self.device), step)
-        cfg, opt = self.cfg, self.optimizers()
+        cfg = self.cfg
         ce = lambda logits, k: F.cross_entropy(logits.float(), torch.full((logits.size(0),), k, device=logits.device))
         self.f.eval()  # fixed: its batch statistics must not drift with G's outputs
         with self.autocast():

@@ -121,7 +121,7 @@ class InfoGAN(Traverses, ReadsCategory, Adversarial):
 
     def train_step(self, batch, step):
         x = batch["image"].to(self.device)
-        opt, lam = self.optimizers(), self.cfg.lambda_info
+        lam = self.cfg.lambda_info
         z, cat, cont = self.codes(x.size(0), device=self.device)
         with self.autocast():
             x_fake = self.G(self.join(z, cat, cont))

@@ -63,7 +63,7 @@ class Pix2Pix(TwoDomains, Method):
         return (a, b) if self.cfg.direction == "AtoB" else (b, a)
 
     def train_step(self, batch, step):
-        cfg, opt = self.cfg, self.optimizers()
+        cfg = self.cfg
         real_A, real_B = self.pair(batch)
         gan = lambda out, real: losses.gan_loss(out, real, cfg.gan_mode)
         with self.autocast():

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from .errors import I2IError
-from .train.logger import TIMINGS
+from ..errors import I2IError
+from ..train.logger import TIMINGS
 
 MAX_GRIDS = 12      # sample grids shown over time (thinned evenly, first and last kept)
 MAX_TABLES = 24     # evaluation JSON files shown

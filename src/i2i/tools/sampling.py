@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from .data.images import make_grid, to_pil
+from ..data.images import make_grid, to_pil
 
 
 def _codes(method, n: int, seed: int) -> torch.Tensor:

@@ -1,14 +1,10 @@
-"""The CLI's metric commands: `i2i metric fid|kid|lpips A B` and `i2i eval RUN --protocol stargan-v2`.
-
-Feature-network weights come from files the user names (or environment variables); nothing is
-downloaded, and random weights are used only with --allow-random-weights (tests)."""
+"""`i2i metric`: FID, KID or LPIPS between two image folders (the weight options eval shares)."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from .errors import I2IError
-
+from ..errors import I2IError
 
 
 def add_weight_options(p) -> None:
@@ -29,7 +25,7 @@ def add_weight_options(p) -> None:
     p.add_argument("--batch-size", type=int, default=32)
 
 
-def add_metric_parser(sub) -> None:
+def add(sub) -> None:
     mt = sub.add_parser("metric", help="FID, KID or LPIPS between two image folders",
                         description="FID/KID: Inception features of every image in each folder (cached per folder). "
                                     "LPIPS: mean distance between same-named images of the two folders. "
@@ -45,14 +41,14 @@ def add_metric_parser(sub) -> None:
 
 
 def inception(a):
-    from .metrics.inception import load_inception
+    from ..metrics.inception import load_inception
     model = load_inception(a.inception, a.fid_variant, allow_random=a.allow_random_weights, device=_device(a))
     _warn_if_random("Inception", model.weights_id is None or str(model.weights_id).startswith("random"))
     return model
 
 
 def lpips(a):
-    from .metrics.lpips import load_lpips
+    from ..metrics.lpips import load_lpips
     model = load_lpips(a.lpips_net, a.lpips_backbone, a.lpips_heads, allow_random=a.allow_random_weights,
                        device=_device(a))
     _warn_if_random("LPIPS", "random" in model.sources.values())
@@ -60,7 +56,7 @@ def lpips(a):
 
 
 def _device(a) -> str:
-    from .train.runtime import pick_device
+    from ..train.runtime import pick_device
     return str(pick_device(getattr(a, "device", "auto")))
 
 
@@ -71,9 +67,9 @@ def _warn_if_random(what: str, random: bool) -> None:
               file=sys.stderr)
 
 
-def cmd_metric(a) -> int:
+def run(a) -> int:
     """FID / KID between two image folders; LPIPS between the same-named images of two folders."""
-    from .data.files import list_images
+    from ..data.files import list_images
     a_dir, b_dir = (Path(p) for p in (a.a, a.b))
     for d in (a_dir, b_dir):
         if not d.is_dir():
@@ -81,7 +77,7 @@ def cmd_metric(a) -> int:
     if a.name == "lpips":
         result = _folder_lpips(lpips(a), a_dir, b_dir, list_images)
     else:
-        from .metrics import fid, kid
+        from ..metrics import fid, kid
         model = inception(a)
         fa = fid.folder_features(a_dir, model, a.batch_size, cache=not a.no_cache)
         fb = fid.folder_features(b_dir, model, a.batch_size, cache=not a.no_cache)
@@ -99,7 +95,7 @@ def cmd_metric(a) -> int:
 def _folder_lpips(model, a_dir: Path, b_dir: Path, list_images) -> dict:
     import torch
 
-    from .data.images import load_image, to_tensor
+    from ..data.images import load_image, to_tensor
     fa = {p.relative_to(a_dir): p for p in list_images(a_dir)}
     fb = {p.relative_to(b_dir): p for p in list_images(b_dir)}
     common = sorted(set(fa) & set(fb))
@@ -115,42 +111,3 @@ def _folder_lpips(model, a_dir: Path, b_dir: Path, list_images) -> dict:
                                "LPIPS compares images of one size")
             values.append(float(model(x, y)[0]))
     return {"lpips": sum(values) / len(values), "pairs": len(values), "net": model.net}
-
-
-def eval_protocol(a, t) -> int:
-    """`i2i eval RUN --protocol stargan-v2 --data ROOT`: FID and LPIPS per task, JSON in the official names."""
-    from .metrics import fid
-    from .metrics.lpips import lpips_diversity
-    from .metrics.protocol import evaluate_stargan_v2
-    from .train import checkpoint
-    if not t.has_style:
-        raise I2IError(f"the stargan-v2 protocol needs a style method (stargan_v2); {a.run} is {t.method.name}")
-    if a.data is None:
-        raise I2IError("--protocol stargan-v2 needs --data ROOT with ROOT/train/<domain>/* and ROOT/val/<domain>/*")
-    step = 0 if t.pretrained else int(checkpoint.find(a.run).name.removeprefix("step_"))
-    out = a.out or Path(a.run) / "eval" / f"stargan-v2_{step:07d}"
-    inception_net, lpips_net = inception(a), lpips(a)
-    modes = a.modes.split(",")
-
-    def fid_fn(real, fake):
-        return fid.fid_from_features(fid.folder_features(real, inception_net, a.batch_size),
-                                     fid.folder_features(fake, inception_net, a.batch_size, cache=False))
-
-    def lpips_fn(group):
-        return float(lpips_diversity(lpips_net, [g.to(next(lpips_net.parameters()).device) for g in group]).mean())
-
-    t.method.eval()
-    result = evaluate_stargan_v2(t.method, a.data, out, fid_fn, lpips_fn, step, modes=modes,
-                                 num_outs=a.num_outs, batch_size=a.batch_size, seed=a.seed)
-    if a.json:
-        print(json.dumps(result, indent=2))
-    else:
-        from .tables import table
-        for mode in modes:
-            tasks = sorted({k.split("/", 1)[1] for k in result if k.startswith(f"FID_{mode}/")},
-                           key=lambda s: (s == "mean", s))
-            rows = [("task", "FID", "LPIPS")] + [(task, f"{result[f'FID_{mode}/{task}']:.2f}", f"{result[f'LPIPS_{mode}/{task}']:.4f}")
-                    for task in tasks]
-            print(table(f"StarGAN v2 protocol, {mode}-guided (step {step}): FID, LPIPS", rows))
-        print(f"outputs and JSON: {out}")
-    return 0

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from .errors import I2IError
-from .methods.base import Translates
+from ..errors import I2IError
+from ..methods.base import Translates
 
 
 def export_onnx(source, path, *, style: str = "latent", direction: str = "AtoB", batch: int | None = None,
@@ -37,7 +37,7 @@ def export_onnx(source, path, *, style: str = "latent", direction: str = "AtoB",
         import onnx
     except ImportError:
         raise I2IError("ONNX export needs the onnx package: pip install 'i2i[export]'") from None
-    from .api import Translator, load
+    from ..api import Translator, load
     if not isinstance(source, Translator):
         source = load(source, device="cpu")
     m = source.method

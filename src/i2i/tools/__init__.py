@@ -1,0 +1,1 @@
+"""Tools around a trained run: the HTML report, ONNX export, sample grids."""
