@@ -34,7 +34,7 @@ import torch
 from i2i.config import RunConfig
 from i2i.errors import I2IError
 from i2i.tools.report import read_metrics
-from i2i.train import checkpoint
+from i2i import rundir
 from i2i.train.logger import TIMINGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +50,7 @@ MODES = {"write": 8, "write_delay": 5, "random": 8, "startup": 3}  # shares of -
 def launch(out: Path, steps: int, log) -> subprocess.Popen:
     """A fresh run, or --resume where a checkpoint exists (the run's own config then)."""
     cmd = [sys.executable, "-m", "i2i", "train", "stargan", "--out", str(out), "--no-progress"]
-    cmd += ["--resume"] if checkpoint.latest(out) else ["--data", "shapes", *TINY, f"steps={steps}"]
+    cmd += ["--resume"] if rundir.latest(out) else ["--data", "shapes", *TINY, f"steps={steps}"]
     return subprocess.Popen(cmd, env=ENV, stdout=log, stderr=log)
 
 
@@ -82,7 +82,7 @@ def logged_past(out: Path, step: int, since: float) -> bool:
 def kill(proc: subprocess.Popen, out: Path, mode: str, rng: random.Random) -> bool:
     """Wait for this mode's moment and SIGKILL; False if the run finished first."""
     root, launched = out / "checkpoints", time.time()
-    base = (checkpoint.latest(out) and int(checkpoint.latest(out).name[5:])) or 0
+    base = (rundir.latest(out) and int(rundir.latest(out).name[5:])) or 0
     if mode in ("write", "write_delay"):
         target = base + rng.choice([2, 3]) * SAVE_EVERY  # the first new checkpoint completes: progress
         before = lambda: max(steps_of(root, "step_"), default=0) >= target - SAVE_EVERY
@@ -111,14 +111,14 @@ def inspect(out: Path, since: float = 0.0) -> dict:
     unreadable = []
     for p in sorted(root.glob("step_*")):
         try:
-            checkpoint.load_weights(p)
-            if checkpoint.load_state(p)["step"] != int(p.name[5:]):
+            rundir.load_weights(p)
+            if rundir.load_state(p)["step"] != int(p.name[5:]):
                 raise I2IError(f"{p} holds another step")
         except I2IError as e:
             unreadable.append(f"{p.name}: {e}")
     done = steps_of(root, "step_")
     pointer = (root / "latest").read_text().strip() if (root / "latest").is_file() else None
-    latest = checkpoint.latest(out)
+    latest = rundir.latest(out)
     try:
         config_ok = not (out / "config.yaml").exists() or bool(RunConfig.load(out / "config.yaml"))
     except I2IError:
@@ -145,7 +145,7 @@ def crash_run(out: Path, steps: int, kills: int, seed: int, modes: list[str] | N
     events, launches, resumes = [], 0, 0
     log = open(out.parent / f"{out.name}.log", "ab")
     while True:
-        resumed = checkpoint.latest(out) is not None
+        resumed = rundir.latest(out) is not None
         proc = launch(out, steps, log)
         launches, resumes = launches + 1, resumes + resumed
         if len(events) >= len(modes):
@@ -166,10 +166,10 @@ def crash_run(out: Path, steps: int, kills: int, seed: int, modes: list[str] | N
 
 def compare(a: Path, b: Path) -> dict:
     """Final weights, training state (optimisers, RNG, step) and logged losses of two runs."""
-    pa, pb = checkpoint.latest(a), checkpoint.latest(b)
-    wa, wb = checkpoint.load_weights(pa), checkpoint.load_weights(pb)
+    pa, pb = rundir.latest(a), rundir.latest(b)
+    wa, wb = rundir.load_weights(pa), rundir.load_weights(pb)
     same_w = wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
-    same_s = equal(checkpoint.load_state(pa), checkpoint.load_state(pb))
+    same_s = equal(rundir.load_state(pa), rundir.load_state(pb))
     rows = [[json.loads(l) for l in (r / "logs" / "metrics.jsonl").read_text().splitlines()] for r in (a, b)]
     strip = lambda rs: [{k: v for k, v in r.items() if k not in TIMINGS} for r in rs]
     _, notes = read_metrics(b / "logs" / "metrics.jsonl")
@@ -201,7 +201,7 @@ def full_disk(work: Path, steps: int, straight: Path) -> dict:
                "shapes", *TINY, f"steps={steps}"]
         p = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=600)
         lines = p.stderr.strip().splitlines()
-        latest = checkpoint.latest(run)
+        latest = rundir.latest(run)
         after = inspect(run)
         leftover = [p.name for p in (run / "checkpoints").glob(".*")]
         moved = work / "disk_full_resumed"

@@ -11,7 +11,7 @@ from i2i.api import Translator, load
 from i2i.config import RunConfig
 from i2i.errors import I2IError
 from i2i.methods.base import DataInfo, get_method
-from i2i.train import checkpoint
+from i2i import rundir
 
 ATTRS = DataInfo(16, attributes=["red", "green", "blue", "striped", "large"], exclusive=[["red", "green", "blue"]])
 SHAPES = DataInfo(16, domains=["circle", "square", "triangle"])
@@ -84,7 +84,7 @@ def test_a_run_directory_loads_and_becomes_a_pretrained_one(tmp_path):
     run.mkdir()
     t.cfg.save(run / "config.yaml")
     (run / "info.yaml").write_text(yaml.safe_dump(dataclasses.asdict(t.method.info)))
-    checkpoint.save(run, 10, t.method.state_dict(), {"step": 10})
+    rundir.save(run, 10, t.method.state_dict(), {"step": 10})
     from_run = load(run, device="cpu")
     assert not from_run.pretrained
     torch.manual_seed(123)

@@ -28,7 +28,7 @@ from i2i.data import build
 from i2i.data import images as im
 from i2i.data.layouts import CelebA, DomainFolders, Paired, Unpaired
 from i2i.errors import I2IError
-from i2i.train import checkpoint
+from i2i import rundir
 from i2i.train.trainer import build_method
 
 TINY = ["data.image_size=32", "n_train=4", "n_test=4", "g_conv_dim=8", "d_conv_dim=8", "g_repeat_num=1",
@@ -55,7 +55,7 @@ class Ctx:
             m = build_method(cfg, build(cfg.data, "train"))
             state = {"step": 1, "torch_rng": torch.get_rng_state(), "cuda_rng": [],
                      "optimizers": {k: o.state_dict() for k, o in m.optimizers().items()}}
-            checkpoint.save(out, 1, m.state_dict(), state)
+            rundir.save(out, 1, m.state_dict(), state)
             cfg.save(out / "config.yaml")
             (out / "info.yaml").write_text(yaml.safe_dump(dataclasses.asdict(m.info), sort_keys=False))
         if copy:  # a private copy a case may damage
@@ -477,8 +477,8 @@ def override_nested_too_deep(ctx):
 
 def swap_weights(ctx, run: str, other: str) -> Path:
     target = ctx.run(run, copy=True)
-    step = checkpoint.find(target)
-    shutil.copy(checkpoint.find(ctx.run(other)) / checkpoint.WEIGHTS, step / checkpoint.WEIGHTS)
+    step = rundir.find(target)
+    shutil.copy(rundir.find(ctx.run(other)) / rundir.WEIGHTS, step / rundir.WEIGHTS)
     return target
 
 
@@ -503,7 +503,7 @@ def checkpoint_of_another_size(ctx):
 def tampered(ctx, edit) -> Path:
     """A copy of a run whose model.safetensors went through edit(bytes) -> bytes."""
     run = ctx.run("stargan", copy=True)
-    f = checkpoint.find(run) / checkpoint.WEIGHTS
+    f = rundir.find(run) / rundir.WEIGHTS
     f.write_bytes(edit(f.read_bytes()))
     return run
 
@@ -598,11 +598,11 @@ def pickle_running_code_through_import(ctx):
 def pickle_running_code_through_checkpoints(ctx):
     marker, files = evil_files(ctx)
     run = ctx.run("stargan", copy=True)
-    step = checkpoint.find(run)
-    shutil.copy(files[1], step / checkpoint.STATE)
-    one_line("cannot read training state", checkpoint.load_state, step)
+    step = rundir.find(run)
+    shutil.copy(files[1], step / rundir.STATE)
+    one_line("cannot read training state", rundir.load_state, step)
     ctx.cli_error(["train", "stargan", "--out", run, "--resume", "--no-progress"], "cannot read training state")
-    shutil.copy(files[0], step / checkpoint.WEIGHTS)  # a pickle posing as the weights
+    shutil.copy(files[0], step / rundir.WEIGHTS)  # a pickle posing as the weights
     one_line("cannot read weights", i2i.load, run)
     assert not marker.exists()
 

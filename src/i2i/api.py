@@ -2,26 +2,19 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 from PIL import Image
-from safetensors.torch import save_file
 
 from .config import RunConfig
 from .data.images import FITS, fit as fit_to, load_image, to_pil, to_tensor
 from .errors import I2IError
 from .methods.base import DataInfo, Method, Styled, Translates, get_method
-from .train import checkpoint
+from . import rundir
 from .train.runtime import pick_amp, pick_device
 
-FORMAT = 1  # version of the pretrained directory layout (config.json + model.safetensors)
-CONFIG = "config.json"
 
 class Translator:
     """A trained model ready to translate: `t.translate(image, target="red,striped")`."""
@@ -135,56 +128,19 @@ class Translator:
         """Write a self-contained directory for inference: config.json (method, model config, data
         info) and model.safetensors with only the networks translate/generate use. Written under a
         temporary name and renamed; an existing non-empty directory is kept unless `overwrite`."""
-        out = Path(out_dir)
-        if out.exists() and not out.is_dir():
-            raise I2IError(f"{out} is a file; give a directory to write the pretrained model to")
-        if out.is_dir() and any(out.iterdir()) and not overwrite:
-            raise I2IError(f"{out} is not empty; choose a new directory or pass overwrite=True")
         m = self.method
         keep = m.inference_networks
         weights = {k: v.detach().cpu().contiguous() for k, v in m.state_dict().items() if k.startswith(keep)}
-        model = dataclasses.asdict(m.cfg)
-        fan = Path(model.get("fan_path") or "")
+        model, files = dataclasses.asdict(m.cfg), {}
         if model.get("fan_path"):  # StarGAN v2's face masks: the FAN weights travel with the model
+            fan = Path(model["fan_path"])
             if not fan.is_file():
                 raise I2IError(f"model.fan_path {fan} is missing; the pretrained directory needs those FAN weights")
             model["fan_path"] = "fan" + fan.suffix
-        config = {"i2i_format": FORMAT, "i2i_version": _version(), "method": m.name, "model": model,
-                  "info": dataclasses.asdict(m.info), "amp": self.cfg.train.amp, "networks": list(keep),
-                  "untrained": list(self.untrained)}
-
-        def write(tmp: Path):
-            save_file(weights, str(tmp / checkpoint.WEIGHTS), metadata={"method": m.name})
-            (tmp / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
-            if model.get("fan_path"):
-                shutil.copyfile(fan, tmp / model["fan_path"])
-        _write_dir(out, write)
-        return out
-
-
-def _write_dir(out: Path, write) -> None:
-    """write(tmp) fills a temporary directory that then replaces `out` by renames: a crash
-    leaves either the old directory or the new one, never half of one."""
-    tmp, old = (out.with_name(f".{out.name}.{tag}{os.getpid()}") for tag in ("tmp", "old"))
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        tmp.mkdir(parents=True)
-        write(tmp)
-        for f in tmp.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
-        if out.is_dir():
-            os.replace(out, old)
-        try:
-            os.replace(tmp, out)
-        except OSError:
-            if old.is_dir():
-                os.replace(old, out)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise I2IError(f"could not write {out}: {e.strerror or e}") from None
+            files[model["fan_path"]] = fan
+        config = {"i2i_version": _version(), "method": m.name, "model": model, "info": dataclasses.asdict(m.info),
+                  "amp": self.cfg.train.amp, "networks": list(keep), "untrained": list(self.untrained)}
+        return rundir.write_pretrained(Path(out_dir), weights, config, files, overwrite)
 
 
 def _version() -> str:
@@ -213,34 +169,30 @@ def _as_batch(image):
 def load(run_dir, device: str = "auto") -> Translator:
     """A Translator from a run directory (its latest checkpoint) or a save_pretrained directory."""
     run_dir = Path(run_dir)
-    if (run_dir / CONFIG).is_file() and not (run_dir / "config.yaml").is_file():
+    if rundir.is_pretrained(run_dir):
         return _load_pretrained(run_dir, device)
-    path = checkpoint.find(run_dir)
-    cfg = RunConfig.load(run_dir / "config.yaml")
-    info_file = run_dir / "info.yaml"
-    if not info_file.is_file():
-        raise I2IError(f"{info_file} is missing; this run directory was not written by i2i train")
+    path = rundir.find(run_dir)
+    cfg = RunConfig.load(run_dir / rundir.CONFIG)
     try:
-        info = DataInfo(**yaml.safe_load(info_file.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError, yaml.YAMLError) as e:  # ValueError: also not UTF-8
-        raise I2IError(f"{info_file} is damaged ({type(e).__name__}); restore it, or the run directory, "
-                       "from a copy") from None
+        info = DataInfo(**rundir.read_info(run_dir))
+    except TypeError as e:
+        raise I2IError(f"{run_dir / rundir.INFO} is damaged ({type(e).__name__}); restore it, or the run "
+                       "directory, from a copy") from None
     method = _build(cfg, info, path)
-    checkpoint.load_into(method, checkpoint.load_weights(path), str(path))
+    rundir.load_into(method, rundir.load_weights(path), str(path))
     return _ready(method, cfg, device, untrained=_untrained(run_dir, path))
 
 
 def _untrained(run_dir: Path, path: Path) -> list[str]:
     """The inference networks an import left randomly initialised (import.yaml's `untrained`), while
     the checkpoint loaded is the imported one; training the run on trains them."""
-    file = run_dir / "import.yaml"
-    if not file.is_file():
+    record = rundir.read_import(run_dir)
+    if record is None:
         return []
     try:
-        record = yaml.safe_load(file.read_text(encoding="utf-8"))
         step, untrained = record.get("step"), [str(n) for n in record.get("untrained") or []]
-    except (OSError, ValueError, TypeError, AttributeError, yaml.YAMLError):
-        raise I2IError(f"{file} is damaged; restore it, or the run directory, from a copy") from None
+    except TypeError:
+        raise I2IError(f"{run_dir / rundir.IMPORT} is damaged; restore it, or the run directory, from a copy") from None
     return untrained if isinstance(step, int) and path.name == f"step_{step:07d}" else []
 
 
@@ -260,28 +212,26 @@ def _ready(method: Method, cfg: RunConfig, device: str, pretrained: bool = False
 
 def _load_pretrained(root: Path, device: str) -> Translator:
     """A Translator from config.json + model.safetensors; data/train settings are not needed."""
-    file = root / CONFIG
+    file = root / rundir.PRETRAINED
+    config = rundir.read_pretrained(root)
+    name, model = config["method"], config["model"]
     try:
-        config = json.loads(file.read_text())
-        fmt, name, model = config["i2i_format"], config["method"], config["model"]
         info = DataInfo(**config["info"])
         untrained = [str(n) for n in config.get("untrained", [])]  # absent from directories of older i2i
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (ValueError, TypeError) as e:
         raise I2IError(f"{file} is not an i2i pretrained config ({type(e).__name__}: {e}); "
                        "write one with Translator.save_pretrained") from None
-    if fmt > FORMAT:
-        raise I2IError(f"{file} has format {fmt}; this i2i reads format {FORMAT} or older: upgrade i2i")
     if model.get("fan_path"):
         model = {**model, "fan_path": str(root / model["fan_path"])}
     cfg = RunConfig.from_dict({"method": name, "model": model, "train": {"amp": config.get("amp", "auto")}}, str(file))
     method = _build(cfg, info, file)
-    weights = checkpoint.load_weights(root / checkpoint.WEIGHTS)
+    weights = rundir.load_weights(root / rundir.WEIGHTS)
     keep = tuple(config.get("networks", method.inference_networks))
     built = method.state_dict()
     lost = [k for k in built if k.startswith(keep) and k not in weights]
     if lost:
-        raise I2IError(f"{root / checkpoint.WEIGHTS} lacks {len(lost)} weights (e.g. {lost[0]}); "
+        raise I2IError(f"{root / rundir.WEIGHTS} lacks {len(lost)} weights (e.g. {lost[0]}); "
                        "write the directory again with save_pretrained")
     # the networks left out (the critics training needs) keep their initial weights
-    checkpoint.load_into(method, {**built, **weights}, str(root / checkpoint.WEIGHTS))
+    rundir.load_into(method, {**built, **weights}, str(root / rundir.WEIGHTS))
     return _ready(method, cfg, device, pretrained=True, untrained=untrained)

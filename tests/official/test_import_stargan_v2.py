@@ -23,7 +23,7 @@ from i2i.errors import I2IError
 from i2i.nn.fan import FAN
 from i2i.official import build, import_checkpoint, plan_for
 from i2i.official import stargan_v2
-from i2i.train import checkpoint
+from i2i import rundir
 
 FIX = Path(__file__).parents[1] / "fixtures" / "official" / "stargan_v2"
 EMA, RAW, HPF = FIX / "000010_nets_ema.ckpt", FIX / "000010_nets.ckpt", FIX / "celeba_000010_nets_ema.ckpt"
@@ -158,5 +158,5 @@ def test_without_the_discriminator_a_reference_needs_its_domain(tmp_path):
     assert full.untrained == () and full.translate(x, reference=ref).shape == x.shape  # the file's D decides
     assert i2i.load(full.save_pretrained(tmp_path / "full_pre"), device="cpu").untrained == ()
     # training the run on (a later checkpoint than the import's) trains D
-    checkpoint.save(run, 11, checkpoint.load_weights(checkpoint.find(run)), {"step": 11})
+    rundir.save(run, 11, rundir.load_weights(rundir.find(run)), {"step": 11})
     assert i2i.load(run, device="cpu").translate(x, reference=ref).shape == x.shape

@@ -21,7 +21,7 @@ import i2i
 from i2i.errors import I2IError
 from i2i.nn.fan import FAN
 from i2i.official import import_checkpoint, plan_for
-from i2i.train import checkpoint
+from i2i import rundir
 
 FIX = Path(__file__).parents[1] / "fixtures" / "official" / "stargan_v2"
 IO = torch.load(FIX / "celeba_fan_io.pt", weights_only=True)
@@ -72,7 +72,7 @@ def test_training_files_bring_d_raw_networks_and_the_official_adam_states(files,
         out_raw = m.generator(x, m.mapping_network(IO["z"], y), m.mask(x))
     assert close(out_raw, IO["out_raw"])
     official = torch.load(files["optims"], weights_only=True)
-    ours = checkpoint.load_state(checkpoint.find(run))["optimizers"]
+    ours = rundir.load_state(rundir.find(run))["optimizers"]
     for net in ("generator", "mapping_network", "style_encoder", "discriminator"):
         # Adam numbers parameters in module order, which differs between the codes: match them by name
         raw = torch.load(files["nets"], weights_only=True)[net]

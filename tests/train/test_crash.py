@@ -14,7 +14,7 @@ import torch
 
 from i2i.cli import main
 from i2i.errors import I2IError
-from i2i.train import checkpoint
+from i2i import rundir
 from i2i.train.logger import trim_log
 
 
@@ -49,14 +49,14 @@ def test_three_kills_and_resumes_end_bit_identical(crash, tmp_path):
 
 
 def test_a_full_disk_stops_training_with_one_line_and_keeps_the_last_checkpoint(tmp_path, monkeypatch, capsys):
-    real = checkpoint._write
+    real = rundir._write
 
     def disk_full(path, *a, **k):
         if path.parent.name == ".tmp_step_0000004":
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         return real(path, *a, **k)
 
-    monkeypatch.setattr(checkpoint, "_write", disk_full)
+    monkeypatch.setattr(rundir, "_write", disk_full)
     run = tmp_path / "r"
     args = ["train", "stargan", "--data", "shapes", "--out", str(run), "--no-progress", "data.image_size=32",
             "n_train=16", "n_test=4", "g_conv_dim=8", "d_conv_dim=8", "g_repeat_num=1", "d_repeat_num=3",
@@ -69,18 +69,18 @@ def test_a_full_disk_stops_training_with_one_line_and_keeps_the_last_checkpoint(
     root = run / "checkpoints"
     assert sorted(p.name for p in root.iterdir()) == ["latest", "step_0000002"]  # no half-written leftovers
     assert (root / "latest").read_text() == "step_0000002\n"
-    assert checkpoint.load_state(root / "step_0000002")["step"] == 2 and checkpoint.load_weights(root / "step_0000002")
+    assert rundir.load_state(root / "step_0000002")["step"] == 2 and rundir.load_weights(root / "step_0000002")
     monkeypatch.undo()  # space freed: the run goes on from step 2
     assert main(["train", "stargan", "--out", str(run), "--resume", "--no-progress"]) == 0
-    assert checkpoint.latest(run).name == "step_0000006"
+    assert rundir.latest(run).name == "step_0000006"
     assert [json.loads(l)["step"] for l in (run / "logs" / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3, 4, 5, 6]
 
 
 @pytest.mark.parametrize("where", ["weights", "state", "rename", "pointer"])
 def test_a_failing_write_anywhere_in_a_save_keeps_latest(tmp_path, monkeypatch, where):
-    checkpoint.save(tmp_path, 1, weights(1), {"step": 1})
-    before = (tmp_path / "checkpoints" / "step_0000001" / checkpoint.WEIGHTS).read_bytes()
-    real_write, real_replace, real_text = checkpoint._write, os.replace, checkpoint.write_text_atomic
+    rundir.save(tmp_path, 1, weights(1), {"step": 1})
+    before = (tmp_path / "checkpoints" / "step_0000001" / rundir.WEIGHTS).read_bytes()
+    real_write, real_replace, real_text = rundir._write, os.replace, rundir.write_text_atomic
     full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     def write(path, data=None, obj=None):
@@ -98,26 +98,26 @@ def test_a_failing_write_anywhere_in_a_save_keeps_latest(tmp_path, monkeypatch, 
             raise full
         return real_text(path, content)
 
-    {"weights": lambda: monkeypatch.setattr(checkpoint, "_write", write),
-     "state": lambda: monkeypatch.setattr(checkpoint, "_write", write),
-     "rename": lambda: monkeypatch.setattr(checkpoint.os, "replace", replace),
-     "pointer": lambda: monkeypatch.setattr(checkpoint, "write_text_atomic", text)}[where]()
+    {"weights": lambda: monkeypatch.setattr(rundir, "_write", write),
+     "state": lambda: monkeypatch.setattr(rundir, "_write", write),
+     "rename": lambda: monkeypatch.setattr(rundir.os, "replace", replace),
+     "pointer": lambda: monkeypatch.setattr(rundir, "write_text_atomic", text)}[where]()
     with pytest.raises(I2IError, match=r"step_0000002: No space left on device; the previous checkpoint is intact"):
-        checkpoint.save(tmp_path, 2, weights(2), {"step": 2})
+        rundir.save(tmp_path, 2, weights(2), {"step": 2})
     monkeypatch.undo()
     root = tmp_path / "checkpoints"
-    assert (root / "latest").read_text() == "step_0000001\n" and checkpoint.latest(tmp_path).name == "step_0000001"
-    assert (root / "step_0000001" / checkpoint.WEIGHTS).read_bytes() == before
+    assert (root / "latest").read_text() == "step_0000001\n" and rundir.latest(tmp_path).name == "step_0000001"
+    assert (root / "step_0000001" / rundir.WEIGHTS).read_bytes() == before
     assert not list(root.glob(".tmp_step_*"))
-    checkpoint.save(tmp_path, 3, weights(3), {"step": 3})  # a later save cleans up and goes on
+    rundir.save(tmp_path, 3, weights(3), {"step": 3})  # a later save cleans up and goes on
     assert not [p.name for p in root.glob(".*")]
 
 
 def test_write_text_atomic_removes_its_temporary_file_when_the_write_fails(tmp_path, monkeypatch):
     (tmp_path / "latest").write_text("step_0000001\n")
-    monkeypatch.setattr(checkpoint.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    monkeypatch.setattr(rundir.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
     with pytest.raises(OSError):
-        checkpoint.write_text_atomic(tmp_path / "latest", "step_0000002\n")
+        rundir.write_text_atomic(tmp_path / "latest", "step_0000002\n")
     assert (tmp_path / "latest").read_text() == "step_0000001\n" and not (tmp_path / ".latest.tmp").exists()
 
 
@@ -128,28 +128,28 @@ class Killed(BaseException):
 @pytest.mark.parametrize("at", ["prune", "replace"])
 def test_a_kill_while_removing_a_checkpoint_never_leaves_half_of_one(tmp_path, monkeypatch, at):
     for step in (1, 2, 3):
-        checkpoint.save(tmp_path, step, weights(step), {"step": step})
+        rundir.save(tmp_path, step, weights(step), {"step": step})
     root = tmp_path / "checkpoints"
     if at == "replace":  # step 3 written again after a kill that came before `latest` moved to it
         (root / "latest").write_text("step_0000002\n")
-    real = checkpoint.shutil.rmtree
+    real = rundir.shutil.rmtree
 
     def killed_half_way(path, ignore_errors=False):
         path = Path(path)
         if path.name.startswith(".old_step") and path.exists():
-            (path / checkpoint.STATE).unlink()  # one file gone, then the kill
+            (path / rundir.STATE).unlink()  # one file gone, then the kill
             raise Killed
         return real(path, ignore_errors=ignore_errors)
 
-    monkeypatch.setattr(checkpoint.shutil, "rmtree", killed_half_way)
+    monkeypatch.setattr(rundir.shutil, "rmtree", killed_half_way)
     with pytest.raises(Killed):
-        checkpoint.save(tmp_path, 4 if at == "prune" else 3, weights(9), {"step": 9})
+        rundir.save(tmp_path, 4 if at == "prune" else 3, weights(9), {"step": 9})
     monkeypatch.undo()
     for p in root.glob("step_*"):  # every checkpoint there is whole
-        assert checkpoint.load_weights(p) and checkpoint.load_state(p)
-    latest = checkpoint.latest(tmp_path)
-    assert checkpoint.load_state(latest)["step"] in (2, 3, 4, 9)
-    checkpoint.save(tmp_path, 5, weights(5), {"step": 5})
+        assert rundir.load_weights(p) and rundir.load_state(p)
+    latest = rundir.latest(tmp_path)
+    assert rundir.load_state(latest)["step"] in (2, 3, 4, 9)
+    rundir.save(tmp_path, 5, weights(5), {"step": 5})
     assert not [p.name for p in root.glob(".*")]  # the next save removes what the kill left
 
 

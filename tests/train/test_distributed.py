@@ -17,7 +17,7 @@ import torch
 from i2i.config import RunConfig
 from i2i.data.batches import Domains, Plain, Pools, References
 from i2i.errors import I2IError
-from i2i.train import checkpoint
+from i2i import rundir
 from i2i.train.distributed import World, rank_seed, state_hash
 from i2i.train.runtime import StepSampler
 from i2i.train.trainer import Trainer
@@ -50,7 +50,7 @@ def logs(run):
 
 
 def final_weights(run):
-    return checkpoint.load_weights(checkpoint.latest(run))
+    return rundir.load_weights(rundir.latest(run))
 
 
 def test_two_processes_agree_match_one_process_and_resume_exactly(tmp_path):
@@ -65,7 +65,7 @@ def test_two_processes_agree_match_one_process_and_resume_exactly(tmp_path):
     # Rank 0 alone logs, samples and saves: one log line per step, not two.
     assert [line["step"] for line in logs(ddp)] == [1, 2, 3, 4, 5, 6]
     assert sorted(p.name for p in (ddp / "samples").iterdir()) == ["step_0000003.png", "step_0000006.png"]
-    state = checkpoint.load_state(checkpoint.latest(ddp))
+    state = rundir.load_state(rundir.latest(ddp))
     assert len(state["ranks"]) == 2 and not torch.equal(state["ranks"][0]["torch_rng"], state["ranks"][1]["torch_rng"])
 
     # One process with the same global batch of 4: the same weights and (rank-averaged) losses.
@@ -100,7 +100,7 @@ def test_two_processes_agree_match_one_process_and_resume_exactly(tmp_path):
     (split / "logs" / "metrics.jsonl").unlink()
     torchrun("--out", str(split), "--resume")
     c = final_weights(split)
-    assert checkpoint.latest(split).name == "step_0000006"
+    assert rundir.latest(split).name == "step_0000006"
     assert all(torch.equal(a[k], c[k]) for k in a)
     assert [line["step"] for line in logs(split)] == [4, 5, 6]
     for x, y in zip(logs(ddp)[3:], logs(split)):

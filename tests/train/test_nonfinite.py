@@ -11,7 +11,7 @@ import torch
 from i2i.cli import main
 from i2i.errors import I2IError
 from i2i.methods.stargan import StarGAN
-from i2i.train import checkpoint
+from i2i import rundir
 from i2i.train.trainer import MAX_SKIPS_IN_A_ROW, Trainer, train
 
 _spec = importlib.util.spec_from_file_location("trainer_tests", Path(__file__).with_name("test_trainer.py"))
@@ -79,16 +79,16 @@ def test_nan_images_stop_the_cli_with_one_line_and_resume_continues(tmp_path, mo
     assert err[0].startswith("i2i: error: non-finite loss D/loss_real=nan at step 6; last good checkpoint: ")
     assert err[0].endswith("step_0000004 (--resume continues from it; train.on_nonfinite=skip skips such batches)")
     run = tmp_path / "r"
-    assert checkpoint.latest(run).name == "step_0000004"  # nothing of the NaN state was written
+    assert rundir.latest(run).name == "step_0000004"  # nothing of the NaN state was written
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["latest", "step_0000004"]
-    weights = checkpoint.load_weights(checkpoint.latest(run))
+    weights = rundir.load_weights(rundir.latest(run))
     assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
 
     monkeypatch.undo()  # the bad batch is gone: --resume goes on from step 2 exactly as if never stopped
     assert main(["train", "stargan", "--out", str(run), "--resume", "--no-progress"]) == 0
-    a = checkpoint.load_weights(checkpoint.latest(tmp_path / "straight"))
-    b = checkpoint.load_weights(checkpoint.latest(run))
-    assert checkpoint.latest(run).name == "step_0000008" and all(torch.equal(a[k], b[k]) for k in a)
+    a = rundir.load_weights(rundir.latest(tmp_path / "straight"))
+    b = rundir.load_weights(rundir.latest(run))
+    assert rundir.latest(run).name == "step_0000008" and all(torch.equal(a[k], b[k]) for k in a)
     steps = [json.loads(l)["step"] for l in (run / "logs" / "metrics.jsonl").read_text().splitlines()]
     assert steps == [2, 4, 6, 8]  # step 6, logged before the stop and again after the resume, once
 
@@ -100,7 +100,7 @@ def test_an_inf_loss_before_any_checkpoint_says_so(tmp_path):
     with pytest.raises(I2IError, match=r"^non-finite loss G/loss_rec=inf at step 1; no checkpoint was written yet; "
                                        r"lower the learning rates$"):
         t.fit()
-    assert checkpoint.latest(tmp_path / "r") is None
+    assert rundir.latest(tmp_path / "r") is None
 
 
 def break_weights(t, net, value, at_step=1):
@@ -123,7 +123,7 @@ def test_non_finite_weights_with_finite_losses_are_never_saved(tmp_path):
     break_weights(t, t.method.G, float("inf"))
     with pytest.raises(I2IError, match="weights became non-finite by step 2 although every loss was finite"):
         t.fit()
-    assert checkpoint.latest(tmp_path / "r") is None
+    assert rundir.latest(tmp_path / "r") is None
 
 
 def test_skip_undoes_the_bad_iteration_and_counts_it(tmp_path, monkeypatch, capsys):
@@ -137,8 +137,8 @@ def test_skip_undoes_the_bad_iteration_and_counts_it(tmp_path, monkeypatch, caps
     lines = [json.loads(l) for l in (tmp_path / "r" / "logs" / "metrics.jsonl").read_text().splitlines()]
     assert [(l["step"], l["skipped_steps"]) for l in lines] == [(2, 0), (4, 1), (6, 1)]
     assert all(v == v for l in lines for v in l.values())  # the NaN terms are not in the means
-    assert checkpoint.load_state(checkpoint.latest(tmp_path / "r"))["skipped"] == 1
-    w = checkpoint.load_weights(checkpoint.latest(tmp_path / "r"))
+    assert rundir.load_state(rundir.latest(tmp_path / "r"))["skipped"] == 1
+    w = rundir.load_weights(rundir.latest(tmp_path / "r"))
     assert all(torch.isfinite(v).all() for v in w.values() if v.is_floating_point())
 
 
@@ -158,7 +158,7 @@ def test_skip_gives_up_when_every_step_is_bad(tmp_path, monkeypatch):
     with pytest.raises(I2IError, match=rf"at step {last} \({MAX_SKIPS_IN_A_ROW} steps in a row\); "
                                        r"last good checkpoint: .*step_0000010"):
         t.fit()
-    assert checkpoint.latest(tmp_path / "r").name == "step_0000010"  # checkpoints of the undone state
+    assert rundir.latest(tmp_path / "r").name == "step_0000010"  # checkpoints of the undone state
 
 
 def test_skip_catches_weights_broken_by_a_finite_loss(tmp_path):
@@ -179,5 +179,5 @@ def test_a_wrong_on_nonfinite_value_is_refused(tmp_path):
 def test_skip_keeps_an_uneventful_run_bit_identical(tmp_path):
     train(tiny_cfg("steps=4"), tmp_path / "a", show_progress=False)
     train(skip_cfg("steps=4"), tmp_path / "b", show_progress=False)
-    a, b = (checkpoint.load_weights(checkpoint.latest(tmp_path / r)) for r in "ab")
+    a, b = (rundir.load_weights(rundir.latest(tmp_path / r)) for r in "ab")
     assert all(torch.equal(a[k], b[k]) for k in a)

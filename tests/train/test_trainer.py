@@ -5,7 +5,7 @@ import torch
 
 from i2i.config import RunConfig
 from i2i.errors import I2IError
-from i2i.train import checkpoint
+from i2i import rundir
 from i2i.data.batches import Plain
 from i2i.train.runtime import StepSampler
 from i2i.train.trainer import Trainer, train
@@ -58,9 +58,9 @@ def test_resume_gives_the_same_final_weights_as_uninterrupted_training(tmp_path,
         t.fit()
     cfg = RunConfig.load(tmp_path / "split" / "config.yaml")
     train(cfg, tmp_path / "split", resume=True, show_progress=False)
-    a = checkpoint.load_weights(checkpoint.latest(tmp_path / "straight"))
-    b = checkpoint.load_weights(checkpoint.latest(tmp_path / "split"))
-    assert checkpoint.latest(tmp_path / "split").name == "step_0000008"
+    a = rundir.load_weights(rundir.latest(tmp_path / "straight"))
+    b = rundir.load_weights(rundir.latest(tmp_path / "split"))
+    assert rundir.latest(tmp_path / "split").name == "step_0000008"
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
@@ -71,7 +71,7 @@ def test_a_run_writes_samples_logs_config_and_a_checkpoint(tmp_path):
     assert [l["step"] for l in lines] == [2, 4, 6] and "G/loss_rec" in lines[-1]
     assert all(0 <= l["data_wait"] < 1 for l in lines)
     assert RunConfig.load(run / "config.yaml").train.steps == 6
-    assert checkpoint.latest(run).name == "step_0000006"
+    assert rundir.latest(run).name == "step_0000006"
 
 
 def test_an_existing_run_is_never_overwritten(tmp_path):
@@ -93,7 +93,7 @@ def test_a_non_finite_loss_stops_with_the_step_and_term(tmp_path):
     t.method.train_step = poisoned
     with pytest.raises(I2IError, match=r"non-finite loss D/loss_gp=nan at step 3; last good checkpoint: .*step_0000002"):
         t.fit()
-    assert checkpoint.latest(tmp_path / "r").name == "step_0000002"
+    assert rundir.latest(tmp_path / "r").name == "step_0000002"
 
 
 def test_step_sampler_is_a_function_of_the_step():
@@ -127,7 +127,7 @@ def test_resume_takes_the_kernel_choice_from_the_new_config(tmp_path):
     t = Trainer(cfg, tmp_path / "r", resume=True, show_progress=False)
     assert t.step == 2 and all(g["fused"] for o in t.optimizers.values() for g in o.param_groups)
     t.fit()
-    assert checkpoint.latest(tmp_path / "r").name == "step_0000004"
+    assert rundir.latest(tmp_path / "r").name == "step_0000004"
 
 
 def test_compiled_networks_train_like_eager_ones_and_save_the_same_names(tmp_path):
@@ -142,5 +142,5 @@ def test_compiled_networks_train_like_eager_ones_and_save_the_same_names(tmp_pat
     for k, v in runs["off"][0].items():
         if "/" in k:
             assert first[k] == pytest.approx(v, rel=1e-4, abs=1e-5), k
-    a = checkpoint.load_weights(checkpoint.latest(tmp_path / "on"))
-    assert a.keys() == checkpoint.load_weights(checkpoint.latest(tmp_path / "off")).keys()
+    a = rundir.load_weights(rundir.latest(tmp_path / "on"))
+    assert a.keys() == rundir.load_weights(rundir.latest(tmp_path / "off")).keys()

@@ -87,12 +87,12 @@ def eval_protocol(a, t) -> int:
     from ..metrics import fid
     from ..metrics.lpips import lpips_diversity
     from ..metrics.protocol import evaluate_stargan_v2
-    from ..train import checkpoint
+    from .. import rundir
     if not t.has_style:
         raise I2IError(f"the stargan-v2 protocol needs a style method (stargan_v2); {a.run} is {t.method.name}")
     if a.data is None:
         raise I2IError("--protocol stargan-v2 needs --data ROOT with ROOT/train/<domain>/* and ROOT/val/<domain>/*")
-    step = 0 if t.pretrained else int(checkpoint.find(a.run).name.removeprefix("step_"))
+    step = 0 if t.pretrained else int(rundir.find(a.run).name.removeprefix("step_"))
     out = a.out or Path(a.run) / "eval" / f"stargan-v2_{step:07d}"
     inception_net, lpips_net = inception(a), lpips(a)
     modes = a.modes.split(",")

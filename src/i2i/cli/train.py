@@ -37,7 +37,8 @@ def run(a) -> int:
     from ..train.trainer import train
     out = a.out or Path("runs") / a.method
     if a.resume:
-        cfg = RunConfig.load(out / "config.yaml") if (out / "config.yaml").is_file() else None
+        from ..rundir import CONFIG
+        cfg = RunConfig.load(out / CONFIG) if (out / CONFIG).is_file() else None
         if cfg is None:
             raise I2IError(f"nothing to resume in {out}: no config.yaml")
         if cfg.method != a.method:

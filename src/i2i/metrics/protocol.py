@@ -24,7 +24,7 @@ from tqdm import tqdm
 from ..data.files import list_images, subdirs
 from ..data.images import load_image, resize_exact, save_image, to_tensor
 from ..errors import I2IError
-from ..train.checkpoint import write_text_atomic
+from ..rundir import write_text_atomic
 
 MODES = ("latent", "reference")
 

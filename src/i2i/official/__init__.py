@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-import yaml
 
 from .. import torchfile
 from ..config import RunConfig
 from ..errors import I2IError
 from ..methods.base import DataInfo, Method, get_method
-from ..train import checkpoint
+from .. import rundir
 
 KINDS = ("stargan", "stargan-v2", "cyclegan", "pix2pix")
 
@@ -258,13 +257,12 @@ def import_checkpoint(kind: str, files, out, **options) -> Path:
     for key, (name, obj) in plan.files.items():  # weights the run keeps beside its checkpoints (FAN)
         torch.save(obj, out / name)
         plan.cfg.set(key, str((out / name).resolve()))
-    plan.cfg.save(out / "config.yaml")
-    (out / "info.yaml").write_text(yaml.safe_dump(dataclasses.asdict(method.info), sort_keys=False))
-    (out / "import.yaml").write_text(yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
+    rundir.write_run(out, plan.cfg.to_dict(), dataclasses.asdict(method.info))
+    rundir.write_import(out, record)
     # the state file holds what `i2i train` writes: step, RNG, (fresh) optimiser states
     state = {"step": plan.step, "torch_rng": torch.get_rng_state(), "cuda_rng": [],
              "optimizers": optimizers}
-    checkpoint.save(out, plan.step, method.state_dict(), state)
+    rundir.save(out, plan.step, method.state_dict(), state)
     return out
 
 
@@ -300,7 +298,7 @@ def load_optimizers(method: Method, official: dict) -> dict:
 
 def report(run) -> list[str]:
     """Lines telling what an import inferred and what its files lacked (from run/import.yaml)."""
-    record = yaml.safe_load((Path(run) / "import.yaml").read_text())
+    record = rundir.read_import(run)
     settings = ", ".join(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
                          for k, v in record["settings"].items())
     return [f"imported {record['kind']} into {run} as {record['method']}: {settings}",

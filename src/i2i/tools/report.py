@@ -98,7 +98,7 @@ def read_metrics(path: Path) -> tuple[dict[str, list[tuple[int, float]]], list[s
 
 
 def latest_step(run: Path) -> int | None:
-    """The step of the newest complete checkpoint (as train/checkpoint.latest, without importing torch)."""
+    """The step of the newest complete checkpoint (as rundir.latest, without importing torch)."""
     root = run / "checkpoints"
     pointer = root / "latest"
     if pointer.is_file():

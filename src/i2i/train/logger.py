@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from ..errors import I2IError
-from .checkpoint import write_text_atomic
+from ..rundir import write_text_atomic
 
 TIMINGS = ("steps_per_s", "data_wait")  # logged figures of wall-clock time: they differ run to run
 

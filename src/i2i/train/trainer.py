@@ -19,7 +19,8 @@ from ..config import RunConfig
 from ..data.images import make_grid, save_image
 from ..errors import I2IError
 from ..methods.base import BatchSpec, Method, get_method
-from . import checkpoint, distributed
+from .. import rundir
+from . import distributed
 from .logger import RunLogger, trim_log
 from .runtime import StepSampler, apply_runtime, check_split, loader_workers, pick_device
 from .undo import MAX_SKIPS_IN_A_ROW, NONFINITE, Undo, finite
@@ -66,7 +67,7 @@ class Trainer:
         self.show_progress = show_progress and self.world.main
         if t.threads > 0:
             torch.set_num_threads(t.threads)
-        has_run = checkpoint.latest(self.run_dir) is not None
+        has_run = rundir.latest(self.run_dir) is not None
         if has_run and not resume:
             raise I2IError(f"{self.run_dir} already holds a training run; pass --resume to continue it "
                            "or choose another --out")
@@ -103,12 +104,7 @@ class Trainer:
         if resume:
             self._restore()
         if self.world.main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            # Atomic: a kill while they are written must not leave a run that cannot resume.
-            checkpoint.write_text_atomic(self.run_dir / "config.yaml",
-                                         yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-            checkpoint.write_text_atomic(self.run_dir / "info.yaml",
-                                         yaml.safe_dump(dataclasses.asdict(self.method.info), sort_keys=False))
+            rundir.write_run(self.run_dir, cfg.to_dict(), dataclasses.asdict(self.method.info))
 
     # -- state ----------------------------------------------------------------
     def _rng(self) -> dict:
@@ -135,9 +131,9 @@ class Trainer:
         """Every rank loads the same checkpoint. Rank r takes back its own saved RNG state; a rank
         the checkpoint has none for (the run was saved by fewer processes) reseeds from (seed, rank,
         step), so that run goes on correctly but not bit-identically to an uninterrupted one."""
-        path = checkpoint.find(self.run_dir)
-        checkpoint.load_into(self.method, checkpoint.load_weights(path), str(path))
-        state = checkpoint.load_state(path)
+        path = rundir.find(self.run_dir)
+        rundir.load_into(self.method, rundir.load_weights(path), str(path))
+        state = rundir.load_state(path)
         for k, opt in self.optimizers.items():
             kernels = [{f: g.get(f) for f in ("fused", "foreach")} for g in opt.param_groups]
             opt.load_state_dict(state["optimizers"][k])
@@ -165,7 +161,7 @@ class Trainer:
         state = self._state()
         if not self.world.main:
             return None
-        return checkpoint.save(self.run_dir, self.step, weights, state)
+        return rundir.save(self.run_dir, self.step, weights, state)
 
     # -- non-finite losses ----------------------------------------------------
     def save_due(self) -> bool:
@@ -174,7 +170,7 @@ class Trainer:
         return self.step % t.save_every == 0 or self.step == t.steps
 
     def _last_good(self) -> str:
-        last = checkpoint.latest(self.run_dir)
+        last = rundir.latest(self.run_dir)
         return (f"last good checkpoint: {last} (--resume continues from it; train.on_nonfinite=skip skips "
                 "such batches)" if last else "no checkpoint was written yet; lower the learning rates")
 
@@ -288,7 +284,7 @@ class Trainer:
                 if self.save_due():
                     self.save()
             self.check_ranks_agree()
-        except OSError as e:  # a full disk while logging or sampling (checkpoint.save names its own)
+        except OSError as e:  # a full disk while logging or sampling (rundir.save names its own)
             raise I2IError(f"{e.strerror or e}{f': {e.filename}' if e.filename else ''} at step {self.step}; "
                            f"{self._last_good()}") from None
         finally:

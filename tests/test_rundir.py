@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from i2i.errors import I2IError
-from i2i.train import checkpoint
+from i2i import rundir
 
 
 def weights():
@@ -15,51 +15,51 @@ def weights():
 def test_round_trip_and_latest_pointer(tmp_path):
     w = weights()
     state = {"step": 7, "torch_rng": torch.get_rng_state(), "optimizers": {"G": {"lr": 1e-4}}}
-    path = checkpoint.save(tmp_path, 7, w, state)
-    assert path.name == "step_0000007" and checkpoint.latest(tmp_path) == path
-    back = checkpoint.load_weights(path)
+    path = rundir.save(tmp_path, 7, w, state)
+    assert path.name == "step_0000007" and rundir.latest(tmp_path) == path
+    back = rundir.load_weights(path)
     assert all(torch.equal(back[k], w[k]) for k in w)
-    s = checkpoint.load_state(path)
+    s = rundir.load_state(path)
     assert s["step"] == 7 and torch.equal(s["torch_rng"], state["torch_rng"])
     assert not list((tmp_path / "checkpoints").glob(".tmp*"))
 
 
 def test_keeps_the_newest_three(tmp_path):
     for step in range(1, 6):
-        checkpoint.save(tmp_path, step, weights(), {"step": step})
+        rundir.save(tmp_path, step, weights(), {"step": step})
     kept = sorted(p.name for p in (tmp_path / "checkpoints").glob("step_*"))
     assert kept == ["step_0000003", "step_0000004", "step_0000005"]
 
 
 def test_a_failing_write_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
-    checkpoint.save(tmp_path, 1, weights(), {"step": 1})
+    rundir.save(tmp_path, 1, weights(), {"step": 1})
 
     def disk_full(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(checkpoint.torch, "save", disk_full)
+    monkeypatch.setattr(rundir.torch, "save", disk_full)
     with pytest.raises(I2IError, match="No space left on device.*previous checkpoint is intact"):
-        checkpoint.save(tmp_path, 2, weights(), {"step": 2})
-    assert checkpoint.latest(tmp_path).name == "step_0000001"
-    assert checkpoint.load_state(checkpoint.latest(tmp_path))["step"] == 1
+        rundir.save(tmp_path, 2, weights(), {"step": 2})
+    assert rundir.latest(tmp_path).name == "step_0000001"
+    assert rundir.load_state(rundir.latest(tmp_path))["step"] == 1
     assert not (tmp_path / "checkpoints" / "step_0000002").exists()
 
 
 def test_leftover_temporary_directory_is_ignored(tmp_path):
-    checkpoint.save(tmp_path, 1, weights(), {"step": 1})
+    rundir.save(tmp_path, 1, weights(), {"step": 1})
     (tmp_path / "checkpoints" / ".tmp_step_0000002").mkdir()  # a crash mid-write
-    assert checkpoint.latest(tmp_path).name == "step_0000001"
+    assert rundir.latest(tmp_path).name == "step_0000001"
 
 
 def test_missing_checkpoint_and_tampered_files_fail_clearly(tmp_path):
     with pytest.raises(I2IError, match="no checkpoint in"):
-        checkpoint.find(tmp_path)
-    path = checkpoint.save(tmp_path, 1, weights(), {"step": 1})
+        rundir.find(tmp_path)
+    path = rundir.save(tmp_path, 1, weights(), {"step": 1})
     raw = bytearray((path / "model.safetensors").read_bytes())
     raw[8:20] = b"{garbage!!!}"
     (path / "model.safetensors").write_bytes(bytes(raw))
     with pytest.raises(I2IError, match="cannot read weights"):
-        checkpoint.load_weights(path)
+        rundir.load_weights(path)
 
 
 class Boom:
@@ -69,16 +69,16 @@ class Boom:
 
 def test_a_pickle_that_would_run_code_is_refused(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    path = checkpoint.save(tmp_path, 1, weights(), {"step": 1})
+    path = rundir.save(tmp_path, 1, weights(), {"step": 1})
     (path / "state.pt").write_bytes(pickle.dumps(Boom()))
     with pytest.raises(I2IError, match="cannot read training state"):
-        checkpoint.load_state(path)
+        rundir.load_state(path)
     assert not (tmp_path / "pwned").exists()
 
 
 def test_load_into_names_the_mismatch():
     m = torch.nn.Linear(3, 2)
     with pytest.raises(I2IError, match="shape mismatch: weight"):
-        checkpoint.load_into(m, {"weight": torch.zeros(2, 4), "bias": torch.zeros(2)}, "x")
+        rundir.load_into(m, {"weight": torch.zeros(2, 4), "bias": torch.zeros(2)}, "x")
     with pytest.raises(I2IError, match="missing"):
-        checkpoint.load_into(m, {"weight": torch.zeros(2, 3)}, "x")
+        rundir.load_into(m, {"weight": torch.zeros(2, 3)}, "x")

@@ -1,22 +1,143 @@
-"""Checkpoints: safetensors weights + a tensors-only state file, written atomically.
+"""The run directory, the one module that reads and writes it:
 
-run/checkpoints/step_0001000/{model.safetensors, state.pt}; run/checkpoints/latest names the
-newest complete one and is written last, so a crash at any moment leaves a readable checkpoint.
+    RUN/config.yaml     the run's RunConfig (method, model, data, train)
+    RUN/info.yaml       the DataInfo the networks were built for
+    RUN/import.yaml     an official import's record (what was inferred, what the files lacked)
+    RUN/checkpoints/step_0001000/{model.safetensors, state.pt}, and RUN/checkpoints/latest
+    PRETRAINED/{config.json, model.safetensors}: a self-contained folder for inference
+
+Everything is written atomically: checkpoints/latest names the newest complete checkpoint and
+is written last, and a pretrained folder replaces the old one by renames, so a crash at any
+moment leaves something readable.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
 import torch
+import yaml
 import safetensors.torch
 from safetensors.torch import load_file
 
-from .. import torchfile
-from ..errors import I2IError
+from . import torchfile
+from .errors import I2IError
 
 WEIGHTS, STATE = "model.safetensors", "state.pt"
+CONFIG, INFO, IMPORT = "config.yaml", "info.yaml", "import.yaml"
+PRETRAINED, FORMAT = "config.json", 1  # the pretrained folder's config, and the version of its layout
+
+
+# -- config, info and import record ----------------------------------------------
+def write_run(run_dir: Path, config: dict, info: dict) -> None:
+    """config.yaml and info.yaml, atomically: a kill while they are written must not leave a run
+    that cannot resume."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run_dir / CONFIG, yaml.safe_dump(config, sort_keys=False))
+    write_text_atomic(run_dir / INFO, yaml.safe_dump(info, sort_keys=False))
+
+
+def read_info(run_dir: Path) -> dict:
+    file = Path(run_dir) / INFO
+    if not file.is_file():
+        raise I2IError(f"{file} is missing; this run directory was not written by i2i train")
+    try:
+        info = yaml.safe_load(file.read_text(encoding="utf-8"))
+        if not isinstance(info, dict):
+            raise TypeError("not a mapping")
+        return info
+    except (OSError, ValueError, TypeError, yaml.YAMLError) as e:  # ValueError: also not UTF-8
+        raise I2IError(f"{file} is damaged ({type(e).__name__}); restore it, or the run directory, "
+                       "from a copy") from None
+
+
+def write_import(run_dir: Path, record: dict) -> None:
+    write_text_atomic(Path(run_dir) / IMPORT, yaml.safe_dump(record, sort_keys=False, allow_unicode=True))
+
+
+def read_import(run_dir: Path) -> dict | None:
+    """The import record, or None for a run that was not imported."""
+    file = Path(run_dir) / IMPORT
+    if not file.is_file():
+        return None
+    try:
+        record = yaml.safe_load(file.read_text(encoding="utf-8"))
+        if not isinstance(record, dict):
+            raise TypeError("not a mapping")
+        return record
+    except (OSError, ValueError, TypeError, yaml.YAMLError):
+        raise I2IError(f"{file} is damaged; restore it, or the run directory, from a copy") from None
+
+
+# -- pretrained folders ---------------------------------------------------------------
+def write_pretrained(out: Path, weights: dict[str, torch.Tensor], config: dict, files: dict[str, Path],
+                     overwrite: bool = False) -> Path:
+    """config.json, model.safetensors and `files` (name in the folder → source) as folder `out`,
+    written under a temporary name and renamed; a non-empty `out` is kept unless `overwrite`."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise I2IError(f"{out} is a file; give a directory to write the pretrained model to")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise I2IError(f"{out} is not empty; choose a new directory or pass overwrite=True")
+
+    def write(tmp: Path):
+        safetensors.torch.save_file(weights, str(tmp / WEIGHTS), metadata={"method": config["method"]})
+        (tmp / PRETRAINED).write_text(json.dumps({"i2i_format": FORMAT, **config}, indent=2) + "\n")
+        for name, source in files.items():
+            shutil.copyfile(source, tmp / name)
+    _replace_dir(out, write)
+    return out
+
+
+def is_pretrained(path: Path) -> bool:
+    return (Path(path) / PRETRAINED).is_file() and not (Path(path) / CONFIG).is_file()
+
+
+def read_pretrained(root: Path) -> dict:
+    """A pretrained folder's config.json, checked for the keys and the layout version."""
+    file = Path(root) / PRETRAINED
+    try:
+        config = json.loads(file.read_text())
+        for key in ("i2i_format", "method", "model", "info"):
+            config[key]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise I2IError(f"{file} is not an i2i pretrained config ({type(e).__name__}: {e}); "
+                       "write one with Translator.save_pretrained") from None
+    if config["i2i_format"] > FORMAT:
+        raise I2IError(f"{file} has format {config['i2i_format']}; this i2i reads format {FORMAT} or older: "
+                       "upgrade i2i")
+    return config
+
+
+def _replace_dir(out: Path, write) -> None:
+    """write(tmp) fills a temporary directory that then replaces `out` by renames: a crash
+    leaves either the old directory or the new one, never half of one."""
+    tmp, old = (out.with_name(f".{out.name}.{tag}{os.getpid()}") for tag in ("tmp", "old"))
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True)
+        write(tmp)
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        if out.is_dir():
+            os.replace(out, old)
+        try:
+            os.replace(tmp, out)
+        except OSError:
+            if old.is_dir():
+                os.replace(old, out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise I2IError(f"could not write {out}: {e.strerror or e}") from None
+
+
+# -- checkpoints ------------------------------------------------------------------------
 
 
 def _fsync_dir(path: Path) -> None:
