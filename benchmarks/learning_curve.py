@@ -6,9 +6,10 @@
 Trains with the config's schedule (its learning-rate decay is over its `train.steps`) and stops at
 `train.steps` or after --minutes of training, whichever comes first. At every K-th iteration, and
 when training time passes each of --at's minutes, the checkpoint is loaded as `i2i eval` loads it
-(the training's random state untouched) and scored;
-the time spent scoring is not counted in `minutes`. curve.json (a list of points, rewritten after
-each one) and curve.png (every figure against iterations and against minutes) go to --results.
+(the training's random state untouched) and scored; the time spent scoring is not counted in
+`minutes`. --resume continues a run and its curve (after a session ends), its minutes going on from
+the last point's. curve.json (a list of points, rewritten after each one) and curve.png (every
+figure against iterations and against minutes) go to --results.
 
 Points: `iteration`, `minutes` and fractions in [0, 1]:
 - stargan: red, green, blue, striped, large (target reached when that attribute is changed),
@@ -51,12 +52,15 @@ def score(method_name: str, t, test, n: int) -> dict:
 class CurveTrainer(Trainer):
     """The trainer, scoring each saved checkpoint and stopping once the time budget is spent."""
 
-    def __init__(self, *args, minutes: float, n: int, results: Path, at: tuple[float, ...] = (), **kw):
+    def __init__(self, *args, minutes: float, n: int, results: Path, at: tuple[float, ...] = (), points=(), **kw):
         super().__init__(*args, **kw)
         self.budget, self.n, self.results = minutes * 60, n, results
-        self.marks = sorted(m * 60 for m in at)  # training seconds at which a point is taken as well
         self.test = build(self.cfg.data, "test", train=False)
-        self.points, self.started, self.scoring = [], time.perf_counter(), 0.0
+        # resumed: the earlier points, and the training minutes they had reached
+        self.points = [p for p in points if p["iteration"] <= self.step]
+        done = self.points[-1]["minutes"] * 60 if self.points else 0.0
+        self.started, self.scoring = time.perf_counter() - done, 0.0
+        self.marks = sorted(m * 60 for m in at if m * 60 > done)  # training seconds at which a point is taken too
 
     def trained(self) -> float:
         """Seconds spent training so far (scoring excluded)."""
@@ -132,7 +136,7 @@ def plot(points: list[dict], method: str):
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", type=Path, required=True)
+    p.add_argument("--config", type=Path, help="the run's config (not with --resume: the run's own is used)")
     p.add_argument("--minutes", type=float, required=True, help="training time budget (scoring not counted)")
     p.add_argument("--every", type=int, required=True, help="score every K iterations")
     p.add_argument("--n", type=int, default=500, help="held-out images scored per point")
@@ -141,8 +145,12 @@ def main(argv=None) -> None:
                    help="also score when training time passes these minutes (e.g. --at 10 20)")
     p.add_argument("--out", type=Path, help="run directory (default runs/curve-<method>-<time>)")
     p.add_argument("--results", type=Path, help="default benchmarks/results/<method>")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out and the curve in --results (minutes go on from its last point)")
     a = p.parse_args(argv)
-    cfg = RunConfig.load(a.config)
+    if a.resume == bool(a.config) or (a.resume and not a.out):
+        raise SystemExit("give --config for a new curve, or --resume with --out RUN (and --results) to continue one")
+    cfg = RunConfig.load(a.out / "config.yaml" if a.resume else a.config)
     for kv in a.set:
         cfg.set(*kv.split("=", 1))
     if cfg.method not in ("stargan", "stargan_v2"):
@@ -150,8 +158,9 @@ def main(argv=None) -> None:
     cfg.set("train.save_every", a.every)
     out = a.out or ROOT / "runs" / f"curve-{cfg.method}-{time.strftime('%Y%m%d-%H%M%S')}"
     results = a.results or ROOT / "benchmarks" / "results" / cfg.method
-    CurveTrainer(cfg, out, show_progress=False, minutes=a.minutes, n=a.n, results=results,
-                 at=tuple(a.at)).fit()
+    points = json.loads((results / "curve.json").read_text()) if a.resume else []
+    CurveTrainer(cfg, out, resume=a.resume, show_progress=False, minutes=a.minutes, n=a.n, results=results,
+                 at=tuple(a.at), points=points).fit()
 
 
 if __name__ == "__main__":

@@ -45,3 +45,15 @@ def test_minute_marks_add_points_between_the_every_k_ones(curve, tmp_path):
                 "--out", str(tmp_path / "run"), "--results", str(tmp_path / "res")])
     points = json.loads((tmp_path / "res" / "curve.json").read_text())
     assert [p["iteration"] for p in points] == [1, 4, 8]  # minute 0 is passed by the first iteration
+
+
+
+def test_resume_continues_the_run_and_the_curve(curve, tmp_path):
+    args = ["--every", "2", "--n", "8", "--out", str(tmp_path / "run"), "--results", str(tmp_path / "res")]
+    curve.main(["--config", str(curve.ROOT / "configs" / "stargan_shapes_demo.yaml"), "--minutes", "60",
+                "--set", *TINY, "train.steps=4", *args])
+    first = json.loads((tmp_path / "res" / "curve.json").read_text())
+    curve.main(["--resume", "--minutes", "60", "--set", "train.steps=8", *args])
+    points = json.loads((tmp_path / "res" / "curve.json").read_text())
+    assert [p["iteration"] for p in points] == [2, 4, 6, 8] and points[:2] == first
+    assert points[2]["minutes"] >= first[-1]["minutes"]  # minutes go on from the last point
