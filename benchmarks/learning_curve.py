@@ -60,7 +60,7 @@ class CurveTrainer(Trainer):
         self.points = [p for p in points if p["iteration"] <= self.step]
         done = self.points[-1]["minutes"] * 60 if self.points else 0.0
         self.started, self.scoring = time.perf_counter() - done, 0.0
-        self.marks = sorted(m * 60 for m in at if m * 60 > done)  # training seconds at which a point is taken too
+        self.marks = sorted(m * 60 for m in at if not self.points or m * 60 > done)  # training seconds of more points
 
     def trained(self) -> float:
         """Seconds spent training so far (scoring excluded)."""
