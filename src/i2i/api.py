@@ -132,12 +132,14 @@ class Translator:
         keep = m.inference_networks
         weights = {k: v.detach().cpu().contiguous() for k, v in m.state_dict().items() if k.startswith(keep)}
         model, files = dataclasses.asdict(m.cfg), {}
-        if model.get("fan_path"):  # StarGAN v2's face masks: the FAN weights travel with the model
-            fan = Path(model["fan_path"])
-            if not fan.is_file():
-                raise I2IError(f"model.fan_path {fan} is missing; the pretrained directory needs those FAN weights")
-            model["fan_path"] = "fan" + fan.suffix
-            files[model["fan_path"]] = fan
+        for field, role in m.assets.items():  # files the networks read beside their weights travel with them
+            path = m.asset(role)
+            if path is None:
+                continue
+            if not path.is_file():
+                raise I2IError(f"model.{field} {path} is missing; the pretrained directory needs that file")
+            model[field] = role + path.suffix
+            files[model[field]] = path
         config = {"i2i_version": _version(), "method": m.name, "model": model, "info": dataclasses.asdict(m.info),
                   "amp": self.cfg.train.amp, "networks": list(keep), "untrained": list(self.untrained)}
         return rundir.write_pretrained(Path(out_dir), weights, config, files, overwrite)
@@ -221,8 +223,9 @@ def _load_pretrained(root: Path, device: str) -> Translator:
     except (ValueError, TypeError) as e:
         raise I2IError(f"{file} is not an i2i pretrained config ({type(e).__name__}: {e}); "
                        "write one with Translator.save_pretrained") from None
-    if model.get("fan_path"):
-        model = {**model, "fan_path": str(root / model["fan_path"])}
+    for field in get_method(name).assets:  # kept in the folder, named relative to it
+        if model.get(field):
+            model = {**model, field: str(root / model[field])}
     cfg = RunConfig.from_dict({"method": name, "model": model, "train": {"amp": config.get("amp", "auto")}}, str(file))
     method = _build(cfg, info, file)
     weights = rundir.load_weights(root / rundir.WEIGHTS)

@@ -69,7 +69,7 @@ def _aligner(a, t):
     from ..data.align import Aligner
     if a.fit:
         raise I2IError("give --align or --fit, not both: an aligned face is already the model's square")
-    fan = a.fan or getattr(t.method.cfg, "fan_path", "") or None
+    fan = a.fan or t.method.asset("fan")
     if a.landmarks is None or fan is None:
         raise I2IError("--align needs --landmarks celeba_lm_mean.npz" + ("" if fan else " and --fan wing.ckpt (this "
                        "run has no FAN of its own)") + " (StarGAN v2's `bash download.sh wing` gets both)")

@@ -6,6 +6,7 @@ import dataclasses
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 import torch
@@ -65,6 +66,8 @@ class Method(nn.Module):
     fit: ClassVar[str] = "squash"  # how the official test path fits a photo to the model's square
     inference_networks: ClassVar[tuple[str, ...]] = ("",)  # state-dict prefixes translate/generate use
                                                            # (a pretrained folder ships these); "": all
+    assets: ClassVar[dict[str, str]] = {}  # config field → role of a file the networks read beside their
+                                           # weights (StarGAN v2's FAN); a pretrained folder carries it
 
     def __init__(self, cfg, info: DataInfo):
         super().__init__()
@@ -90,6 +93,12 @@ class Method(nn.Module):
         return self._optimizers
 
     # -- hooks ----------------------------------------------------------------
+    def asset(self, role: str) -> Path | None:
+        """The file of `role` this model reads (None when it has none)."""
+        field = next((f for f, r in self.assets.items() if r == role), None)
+        value = getattr(self.cfg, field) if field else ""
+        return Path(value) if value else None
+
     def networks(self) -> dict[str, nn.Module]:
         """The networks under their official names (for summaries and checkpoint import)."""
         raise NotImplementedError

@@ -190,6 +190,7 @@ class StarGANv2(ByLabels, Styled, Method):
     compilable = ("generator", "mapping_network", "style_encoder")
     # D reads the domain of a reference given without one
     inference_networks = ("generator_ema.", "mapping_network_ema.", "style_encoder_ema.", "discriminator.")
+    assets = {"fan_path": "fan"}  # the FAN whose landmarks make the high-pass masks (w_hpf > 0)
     domains_only = True
     train_defaults = {"channels_last": True}  # 1.2x (256 px) and 1.4x (64 px) the steps/s on CPU (docs/speed.md)
 
