@@ -75,15 +75,17 @@ def official_step(m, b, step=0):
     y_org, y_trg, _ = b["label"].chunk(3)
     z_trg, z_trg2 = torch.randn(2, x_real.size(0), m.cfg.latent_dim)
     opt = m.optimizers()
-    for kind, guide in (("latent", z_trg), ("ref", x_ref)):
-        loss, _ = m.d_loss(x_real, y_org, y_trg, guide, kind, None)
+    for guide in ({"z_trg": z_trg}, {"x_ref": x_ref}):
+        m.reuse.clear()  # nothing kept from an earlier pass
+        loss, _ = m.d_loss(x_real, y_org, y_trg, **guide)
         opt["discriminator"].zero_grad(set_to_none=True)
         loss.backward()
         opt["discriminator"].step()
-    for kind, guides, trained in (("latent", (z_trg, z_trg2), ("generator", "mapping_network", "style_encoder")),
-                                  ("ref", (x_ref, x_ref2), ("generator",))):
+    for guides, trained in (({"z_trgs": (z_trg, z_trg2)}, ("generator", "mapping_network", "style_encoder")),
+                            ({"x_refs": (x_ref, x_ref2)}, ("generator",))):
+        m.reuse.clear()
         with frozen(*[net for name, net in m.networks().items() if name not in trained]):
-            loss, _ = m.g_loss(x_real, y_org, y_trg, guides, kind, None, m.lambda_ds(step))
+            loss, _ = m.g_loss(x_real, y_org, y_trg, m.lambda_ds(step), **guides)
             for name in trained:
                 opt[name].zero_grad(set_to_none=True)
             loss.backward()

@@ -15,6 +15,7 @@ from torch import nn
 from ..data.batches import Plain, Policy, Pools
 from ..data.semi import label_pools
 from ..errors import I2IError
+from ..nn.reuse import Reuse
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Method(nn.Module):
         self.amp_dtype: torch.dtype | None = None
         self.fused_optim = False  # train.fused_optim: each Adam/SGD step as one fused kernel
         self._optimizers: dict[str, torch.optim.Optimizer] | None = None
+        self.reuse = Reuse()  # forward results kept until their networks change (nn/reuse.py)
 
     # -- runtime --------------------------------------------------------------
     @property
@@ -133,6 +135,7 @@ class Method(nn.Module):
         loss.backward()
         for name in names:
             opts[name].step()
+        self.reuse.changed(names)
 
     def train_step(self, batch: dict, step: int) -> dict[str, float]:
         raise NotImplementedError

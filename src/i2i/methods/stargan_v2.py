@@ -251,37 +251,38 @@ class StarGANv2(ByLabels, Styled, Method):
 
     # -- training -------------------------------------------------------------
     def train_step(self, batch, step):
+        """One iteration of the official Solver.train: D with a latent code, D with a reference,
+        G (with F and E) with latent codes, G with references, then the moving averages."""
         x_real, x_ref, x_ref2 = batch["image"].to(self.device).chunk(3)
         y_org, y_trg, _ = batch["label"].to(self.device).long().chunk(3)
         if step < self.cfg.warmup_steps:
             return self.identity_step(x_real, y_org)
         z_trg, z_trg2 = torch.randn(2, x_real.size(0), self.cfg.latent_dim, device=self.device)
         masks = self.mask(x_real)
-        logs = {}
-        # G and F are unchanged until the latent-guided G update, so one encoding of x_real serves
-        # both D steps and that update (the official code encodes it four times), and the latent D
-        # step's fake is that update's x_fake: both are made once, with their graphs.
-        with self.autocast():
-            encoded = self.generator.encoding(x_real, masks)
-            latent_fake = self.fake(encoded, z_trg, y_trg, "latent", masks)
-        for kind, guide in (("latent", z_trg), ("ref", x_ref)):
-            x_fake = latent_fake[1].detach() if kind == "latent" else None
-            d_loss, d_logs = self.d_loss(x_real, y_org, y_trg, guide, kind, masks, encoded, x_fake)
-            self.update(d_loss, "discriminator")
-            logs.update({f"D/{kind}_{k}": v for k, v in d_logs.items()})
+        latent, ref = ("generator", "mapping_network", "style_encoder"), ("generator",)
         lambda_ds = self.lambda_ds(step)
-        for kind, guides, trained in (("latent", (z_trg, z_trg2), ("generator", "mapping_network", "style_encoder")),
-                                      ("ref", (x_ref, x_ref2), ("generator",))):
-            idle = [net for name, net in self.networks().items() if name not in trained]
-            with frozen(*idle):
-                made = latent_fake if kind == "latent" else None
-                g_loss, g_logs = self.g_loss(x_real, y_org, y_trg, guides, kind, masks, lambda_ds, encoded, made)
-                self.update(g_loss, *trained)
-            logs.update({f"G/{kind}_{k}": v for k, v in g_logs.items()})
-            encoded = latent_fake = None  # G has changed
+        self.reuse.clear()
+        d_latent = self.d_step(x_real, y_org, y_trg, z_trg=z_trg, masks=masks)
+        d_ref = self.d_step(x_real, y_org, y_trg, x_ref=x_ref, masks=masks)
+        g_latent = self.g_step(latent, x_real, y_org, y_trg, lambda_ds, z_trgs=(z_trg, z_trg2), masks=masks)
+        g_ref = self.g_step(ref, x_real, y_org, y_trg, lambda_ds, x_refs=(x_ref, x_ref2), masks=masks)
+        self.reuse.clear()
         self.update_ema()
-        logs["G/lambda_ds"] = torch.tensor(lambda_ds)
+        logs = {**{f"D/latent_{k}": v for k, v in d_latent.items()}, **{f"D/ref_{k}": v for k, v in d_ref.items()},
+                **{f"G/latent_{k}": v for k, v in g_latent.items()}, **{f"G/ref_{k}": v for k, v in g_ref.items()},
+                "G/lambda_ds": lambda_ds}
         return {k: float(v) for k, v in logs.items()}
+
+    def d_step(self, *args, **kw) -> dict:
+        loss, logs = self.d_loss(*args, **kw)
+        self.update(loss, "discriminator")
+        return logs
+
+    def g_step(self, trained, *args, **kw) -> dict:
+        with frozen(*(net for name, net in self.networks().items() if name not in trained)):
+            loss, logs = self.g_loss(*args, **kw)
+            self.update(loss, *trained)
+        return logs
 
     def identity_step(self, x_real, y_org):
         with frozen(self.mapping_network, self.discriminator), self.autocast():
@@ -290,44 +291,47 @@ class StarGANv2(ByLabels, Styled, Method):
         self.update_ema()
         return {"G/loss_id": loss_id.item()}
 
-    def style(self, guide, y, kind: str, ema: bool = False):
-        if kind == "latent":
-            return (self.mapping_network_ema if ema else self.mapping_network)(guide, y)
-        return (self.style_encoder_ema if ema else self.style_encoder)(guide, y)
+    # The networks as the losses call them; a repeated call before its network changes returns the
+    # first result (nn/reuse.py): G's encoding of x_real, and F's style and G's fake of a latent code.
+    def G(self, x, s, masks=None):
+        return self.reuse(("fake", id(x), id(s)), ("generator",),
+                          lambda: self.generator.render(self.encoding(x, masks), s, masks))
 
-    def encode(self, x_real, masks, encoded=None):
-        """G's encoding of x_real: `encoded` when given (computed by the same G), else a fresh one."""
-        return self.generator.encoding(x_real, masks) if encoded is None else encoded
+    def encoding(self, x, masks=None):
+        return self.reuse(("encoding", id(x)), ("generator",), lambda: self.generator.encoding(x, masks))
 
-    def fake(self, encoded, guide, y_trg, kind, masks):
-        """(s_trg, x_fake): the style of the guide in domains y_trg, and G's rendering of it."""
-        s_trg = self.style(guide, y_trg, kind)
-        return s_trg, self.generator.render(encoded, s_trg, masks)
+    def F(self, z, y):
+        return self.reuse(("style", id(z), id(y)), ("mapping_network",), lambda: self.mapping_network(z, y))
 
-    def d_loss(self, x_real, y_org, y_trg, guide, kind, masks, encoded=None, x_fake=None):
-        """`x_fake`: the fake of this guide when already made by the same G (else rendered here)."""
-        x_real = x_real.detach().requires_grad_(True)
+    def E(self, x, y):
+        return self.style_encoder(x, y)
+
+    def d_loss(self, x_real, y_org, y_trg, z_trg=None, x_ref=None, masks=None):
+        """compute_d_loss: real images (adversarial loss and R1), then fakes in the guide's style."""
+        x_in = x_real.detach().requires_grad_(True)
         with self.autocast():
-            out = self.discriminator(x_real, y_org)
+            out = self.discriminator(x_in, y_org)
             loss_real = losses.nonsaturating_loss(out, real=True)
-            loss_reg = losses.r1_penalty(out, x_real)
-            if x_fake is None:
-                with torch.no_grad():
-                    x_fake = self.fake(self.encode(x_real, masks, encoded), guide, y_trg, kind, masks)[1]
-            loss_fake = losses.nonsaturating_loss(self.discriminator(x_fake, y_trg), real=False)
+            loss_reg = losses.r1_penalty(out, x_in)
+            with torch.no_grad():
+                s_trg = self.F(z_trg, y_trg) if z_trg is not None else self.E(x_ref, y_trg)
+                x_fake = self.G(x_real, s_trg, masks)
+            loss_fake = losses.nonsaturating_loss(self.discriminator(x_fake.detach(), y_trg), real=False)
         loss = loss_real + loss_fake + self.cfg.lambda_reg * loss_reg
         return loss, {"real": loss_real.detach(), "fake": loss_fake.detach(), "reg": loss_reg.detach()}
 
-    def g_loss(self, x_real, y_org, y_trg, guides, kind, masks, lambda_ds, encoded=None, made=None):
-        """`made`: (s_trg, x_fake) of guides[0] with their graphs, when already made by the same G and F."""
+    def g_loss(self, x_real, y_org, y_trg, lambda_ds, z_trgs=None, x_refs=None, masks=None):
+        """compute_g_loss: adversarial, style reconstruction, diversity sensitive and cycle losses."""
         c = self.cfg
+        (z_trg, z_trg2), (x_ref, x_ref2) = z_trgs or (None, None), x_refs or (None, None)
         with self.autocast():
-            encoded = self.encode(x_real, masks, encoded)  # both outputs below share it
-            s_trg, x_fake = made if made is not None else self.fake(encoded, guides[0], y_trg, kind, masks)
+            s_trg = self.F(z_trg, y_trg) if z_trgs else self.E(x_ref, y_trg)
+            x_fake = self.G(x_real, s_trg, masks)
             loss_adv = losses.nonsaturating_loss(self.discriminator(x_fake, y_trg), real=True)
             loss_sty = losses.l1(self.style_encoder(x_fake, y_trg), s_trg)
             with torch.no_grad():  # the official code detaches the second output
-                x_fake2 = self.generator.render(encoded, self.style(guides[1], y_trg, kind), masks)
+                s_trg2 = self.mapping_network(z_trg2, y_trg) if z_trgs else self.E(x_ref2, y_trg)
+                x_fake2 = self.generator.render(self.encoding(x_real, masks), s_trg2, masks)
             loss_ds = losses.l1(x_fake, x_fake2)
             s_org = self.style_encoder(x_real, y_org)
             x_rec = self.generator(x_fake, s_org, self.mask(x_fake))
