@@ -67,7 +67,7 @@ SETTINGS = {
     "default-fp32": {"train.amp": "none"},
     "default-cl": {"train.channels_last": True},
     "default-nocl": {"train.channels_last": False},
-    "default-gp32": {"model.gp_fp32": True},
+    "default-gp32": {"train.penalty_fp32": True},
     "default-compile": {"train.compile": "on"},
     "default-noresample": {"train.resample_convs": False},
     "default-noresample-compile": {"train.resample_convs": False, "train.compile": "on"},

@@ -61,3 +61,10 @@ def test_official_configs_hold_each_method_s_defaults():
         default = RunConfig.default(cfg.method)
         assert dataclasses.asdict(cfg.model) == dataclasses.asdict(default.model), path.name
         assert cfg.train.batch_size == default.train.batch_size, path.name
+
+
+def test_a_config_of_an_older_run_loads_with_moved_options_under_their_new_names():
+    from i2i.config import RunConfig
+    cfg = RunConfig.from_dict({"method": "stargan", "model": {"gp_fp32": True, "g_conv_dim": 8}})
+    assert cfg.train.penalty_fp32 is True and cfg.model.g_conv_dim == 8
+    assert RunConfig.from_dict({"method": "stargan", "model": {"gp_fp32": False}}).train.penalty_fp32 is False

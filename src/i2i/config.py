@@ -54,6 +54,8 @@ class TrainConfig:
                                        # (faster than oneDNN there; same weights)
     resample_convs: bool = True        # CPU: a 3x3 conv beside 2x pooling/upsampling (StarGAN v2's blocks)
                                        # as one stride-2 conv at the low resolution (same weights)
+    penalty_fp32: bool = False         # under bf16/fp16 autocast, a gradient penalty's double backward in
+                                       # float32 (docs/speed.md)
     device: str = "auto"               # auto | cpu | cuda | cuda:N
     num_workers: int = -1              # DataLoader workers; -1: none on CPU, up to 8 per GPU process
     threads: int = 0                   # torch intra-op threads on CPU (0: torch's default)
@@ -70,7 +72,20 @@ class TrainConfig:
 
 
 REFERENCE = {"amp": "none", "channels_last": False, "compile": "off", "fused_optim": False,
-             "matmul_convs": False, "resample_convs": False}
+             "matmul_convs": False, "resample_convs": False, "penalty_fp32": False}
+MOVED = {("model", "gp_fp32"): ("train", "penalty_fp32")}  # options that moved, as configs of older runs have them
+
+
+def moved_options(d: dict) -> dict:
+    """A config mapping with every moved option under its new name."""
+    d = {k: dict(v) if isinstance(v, dict) else v for k, v in d.items()}
+    for (old_section, old), (new_section, new) in MOVED.items():
+        if isinstance(d.get(old_section), dict) and old in d[old_section]:
+            value = d[old_section].pop(old)
+            d.setdefault(new_section, {})
+            if isinstance(d[new_section], dict):
+                d[new_section].setdefault(new, value)
+    return d
 
 
 @dataclass
@@ -98,6 +113,7 @@ class RunConfig:
         if unknown:
             raise I2IError(f"{source}: unknown section(s) {sorted(unknown)}; expected method, model, data, train")
         cfg = cls.default(d["method"])
+        d = moved_options(d)
         for section in cls.SECTIONS:
             if not isinstance(d.get(section) or {}, dict):
                 raise I2IError(f"{source}: section {section!r} must be a mapping of key: value, "

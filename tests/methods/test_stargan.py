@@ -194,7 +194,7 @@ def test_gp_fp32_under_bf16_takes_a_float32_penalty_and_leaves_d_trainable():
     for gp_fp32 in (False, True):
         torch.manual_seed(0)
         m = tiny()
-        m.cfg.gp_fp32 = gp_fp32
+        m.penalty_fp32 = gp_fp32
         m.amp_dtype = torch.bfloat16
         logs[gp_fp32] = [m.train_step(batch, step=s) for s in range(2)]  # step 1 updates G with D frozen
         assert all(p.requires_grad for p in m.D.parameters())

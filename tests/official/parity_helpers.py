@@ -52,7 +52,7 @@ def prepare_stargan_like(m, runtime):
         assert apply_runtime(m, runtime, torch.device("cpu")) == []  # nothing compiled
     m.train()
     if runtime is None:
-        assert m.amp_dtype is None and not m.fused_optim and not m.cfg.gp_fp32  # the reference setting
+        assert m.amp_dtype is None and not m.fused_optim and not m.penalty_fp32  # the reference setting
 
 
 class Replay:

@@ -295,7 +295,7 @@ FAST_BOUNDS = {"loss": 5e-3, "critic means": 2.5e-2,
 def test_the_fast_defaults_stay_within_a_measured_bound_of_the_official(amp):
     """i2i's fast defaults, as the trainer applies them to a 10-step run (apply_runtime with
     TrainConfig(steps=10, **MatchGAN.train_defaults): train.amp auto, bf16 autocast on a CPU with
-    bf16 units, as this one; fused Adam; matmul_convs; gp_fp32 off, the model default; compile off,
+    bf16 units, as this one; fused Adam; matmul_convs; penalty_fp32 off, the default; compile off,
     auto below 20,000 steps), from the official initial weights on the official batches and draws,
     against the official run (torch 2 zero_grad). "bf16" forces bf16 autocast (emulated where the
     CPU has no bf16 units); it is skipped where auto already picks it.

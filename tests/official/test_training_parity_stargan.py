@@ -183,7 +183,7 @@ FAST_BOUNDS = {"loss": 5e-3, "critic means": 2.5e-2,
 def test_the_fast_defaults_stay_within_a_measured_bound_of_the_official(path, amp):
     """i2i's fast defaults, as the trainer applies them to a 10-step run (apply_runtime with
     TrainConfig(steps=10): train.amp auto, bf16 autocast on a CPU with bf16 units, as this one; fused
-    Adam; matmul_convs; gp_fp32 off, the model default; compile off, auto below 20,000 steps), from
+    Adam; matmul_convs; penalty_fp32 off, the default; compile off, auto below 20,000 steps), from
     the official initial weights on the official batches and draws. "bf16" forces bf16 autocast
     (emulated where the CPU has no bf16 units); it is skipped where auto already picks it.
 
@@ -205,7 +205,7 @@ def test_the_fast_defaults_stay_within_a_measured_bound_of_the_official(path, am
     gradient is at bf16's rounding level (instance-norm affines, the label channels' centre taps,
     weights little used by a 16 px image) moves a full lr either way in either code; D's 10 steps
     average that out. All of it is bf16's: with amp "none", fused Adam and matmul_convs on give
-    ‖Δw‖ / ‖update‖ 5e-6 for G and D, the reference figures; gp_fp32 on changes D's to 0.076 / 0.098.
+    ‖Δw‖ / ‖update‖ 5e-6 for G and D, the reference figures; penalty_fp32 on changes D's to 0.076 / 0.098.
     The margins (about 1.45x on G's weights, 1.8x or more elsewhere, over the worst figure above)
     are for other CPUs' bf16 kernels, which round differently; on one CPU the figures are
     deterministic (1 or 2 threads alike). A run on a CPU without bf16 units gets fp32 from "auto"

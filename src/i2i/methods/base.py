@@ -76,6 +76,7 @@ class Method(nn.Module):
         self.cfg, self.info = cfg, dataclasses.replace(info, fit=info.fit or type(self).fit)
         self.amp_dtype: torch.dtype | None = None
         self.fused_optim = False  # train.fused_optim: each Adam/SGD step as one fused kernel
+        self.penalty_fp32 = False  # train.penalty_fp32: a gradient penalty's double backward in float32
         self._optimizers: dict[str, torch.optim.Optimizer] | None = None
         self.reuse = Reuse()  # forward results kept until their networks change (nn/reuse.py)
 
@@ -88,6 +89,13 @@ class Method(nn.Module):
         if self.amp_dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def penalty_precision(self):
+        """Where a gradient penalty runs: under the step's autocast, or in float32 (train.penalty_fp32;
+        bf16 is less precise for a double backward and, on CPU, slower)."""
+        if self.penalty_fp32:
+            return torch.autocast(self.device.type, enabled=False)
+        return self.autocast()
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         if self._optimizers is None:

@@ -34,7 +34,6 @@ class StarGANConfig:
     lambda_cls: float = 1.0
     lambda_rec: float = 10.0
     lambda_gp: float = 10.0
-    gp_fp32: bool = False          # under bf16/fp16 autocast, the penalty's double backward in fp32 (docs/speed.md)
     g_lr: float = 1e-4
     d_lr: float = 1e-4
     beta1: float = 0.5
@@ -235,9 +234,9 @@ class StarGAN(ByLabels, Classifies, Method):
         return {"D/loss_real": d_loss_real, "D/loss_fake": d_loss_fake}
 
     def penalty_term(self, x_real, x_fake) -> dict:
-        if self.cfg.gp_fp32:  # the double backward in fp32, where bf16 is less precise and, on CPU, slower
+        if self.penalty_fp32:
             x_real, x_fake = x_real.float(), x_fake.float()
-        with torch.autocast(self.device.type, enabled=False) if self.cfg.gp_fp32 else self.autocast():
+        with self.penalty_precision():
             return {"D/loss_gp": losses.gradient_penalty(lambda x: self.D(x)[0], x_real, x_fake)}
 
     def g_terms(self, x_real, x_fake, fake_src, fake_cls, c_org, label_trg, mask_trg) -> dict:

@@ -64,7 +64,7 @@ def pick_compile(name: str, steps: int, device: torch.device) -> bool:
 
 
 def apply_runtime(method, t, device: torch.device) -> list[str]:
-    """train.amp, channels_last, matmul_convs, resample_convs, compile and fused_optim on a freshly
+    """train.amp, channels_last, matmul_convs, resample_convs, compile, fused_optim and penalty_fp32 on a freshly
     built method, before its optimisers exist (the trainer's and the speed benchmark's one way to do it).
     Returns the names of the networks it compiled."""
     method.amp_dtype = pick_amp(t.amp, device)
@@ -78,6 +78,7 @@ def apply_runtime(method, t, device: torch.device) -> list[str]:
     for name in compiled:  # in place: parameters and state-dict names stay as they are
         getattr(method, name).compile()
     method.fused_optim = t.fused_optim
+    method.penalty_fp32 = t.penalty_fp32
     return compiled
 
 
