@@ -160,7 +160,7 @@ def _folder_split(path: str, split: str) -> str | None:
 
 def info(dataset, image_size: int):
     """The DataInfo a method is built from."""
-    from ..methods.base import DataInfo
+    from .datainfo import DataInfo
     attributes = list(getattr(dataset, "attributes", []) or [])
     domains = [] if attributes else list(getattr(dataset, "domains", []) or [])
     parts = list(getattr(dataset, "datasets", []) or [])  # joint training: the label set of each dataset

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ..data.batches import Plain, Policy, Pools
+from ..data.datainfo import DataInfo
 from ..data.semi import label_pools
 from ..errors import I2IError
 from ..nn.reuse import Reuse
@@ -25,28 +26,6 @@ class BatchSpec:
     seed: int
     mix: bool = False  # joint data: every batch mixes the datasets (data.joint_batches=mixed)
     source: str = ""   # the data spec, for messages
-
-
-@dataclass
-class DataInfo:
-    """What a method needs to know about its data to build its networks."""
-    image_size: int
-    channels: int = 3
-    points: int = 0    # > 0: the data are vectors of this length (the ring world), not images
-    attributes: list[str] = field(default_factory=list)   # multi-label attribute names
-    domains: list[str] = field(default_factory=list)      # single-label domain names
-    exclusive: list[list[str]] = field(default_factory=list)  # attribute groups with exactly one set
-    datasets: list[dict] = field(default_factory=list)  # joint runs: {name, labels, multi_label} per dataset,
-                                                        # in the order of `attributes`
-    fit: str = ""  # how translate fits a photo to the model's square (data.images.FITS); "": the method's
-
-    @property
-    def labels(self) -> list[str]:
-        return self.attributes or self.domains
-
-    @property
-    def multi_label(self) -> bool:
-        return bool(self.attributes)
 
 
 class Method(nn.Module):
@@ -105,8 +84,8 @@ class Method(nn.Module):
     # -- hooks ----------------------------------------------------------------
     def asset(self, role: str) -> Path | None:
         """The file of `role` this model reads (None when it has none)."""
-        field = next((f for f, r in self.assets.items() if r == role), None)
-        value = getattr(self.cfg, field) if field else ""
+        key = next((f for f, r in self.assets.items() if r == role), None)
+        value = getattr(self.cfg, key) if key else ""
         return Path(value) if value else None
 
     def networks(self) -> dict[str, nn.Module]:
