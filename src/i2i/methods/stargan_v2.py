@@ -75,6 +75,7 @@ def _log2(img_size: int) -> int:
 class Generator(nn.Module):
     """Encoder of pre-activation ResBlks (IN), decoder of AdaIN ResBlks; with w_hpf > 0 one
     more down/up level and the encoder's high frequencies added back under masks."""
+    called_parts = ("encoding", "render")  # what the method calls (one encoding serves several styles)
 
     def __init__(self, img_size=256, style_dim=64, max_conv_dim=512, w_hpf=1.0, dim_in=0, levels=0):
         super().__init__()
@@ -118,11 +119,6 @@ class Generator(nn.Module):
                 mask = F.interpolate(mask, size=x.size(2), mode="bilinear")
                 x = x + self.hpf(mask * cache[x.size(2)])
         return self.to_rgb(x)
-
-    def compile(self, *args, **kwargs):
-        # The method calls the two halves directly to share an encoding; compile those.
-        self.encoding = torch.compile(self.encoding, *args, **kwargs)
-        self.render = torch.compile(self.render, *args, **kwargs)
 
 
 class MappingNetwork(nn.Module):

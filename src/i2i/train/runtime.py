@@ -75,11 +75,21 @@ def apply_runtime(method, t, device: torch.device) -> list[str]:
     use_matmul_convs(method, t.matmul_convs)
     use_resample_convs(method, t.resample_convs)
     compiled = list(method.compilable) if pick_compile(t.compile, t.steps, device) else []
-    for name in compiled:  # in place: parameters and state-dict names stay as they are
-        getattr(method, name).compile()
+    for name in compiled:
+        compile_network(getattr(method, name))
     method.fused_optim = t.fused_optim
     method.penalty_fp32 = t.penalty_fp32
     return compiled
+
+
+def compile_network(net: torch.nn.Module) -> None:
+    """torch.compile in place (parameters and state-dict names stay as they are). A network whose
+    method calls named parts of it rather than forward (`called_parts`) has those compiled."""
+    parts = getattr(type(net), "called_parts", ())
+    if not parts:
+        net.compile()
+    for part in parts:
+        setattr(net, part, torch.compile(getattr(net, part)))
 
 
 def loader_workers(requested: int, device: torch.device, world: int = 1) -> int:
