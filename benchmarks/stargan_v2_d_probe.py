@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from i2i import rundir
 from i2i.api import load
 from i2i.data import build
 
@@ -36,6 +37,7 @@ def probe(run, n: int = 300, seed: int = 0) -> dict:
     torch.manual_seed(seed)
     fake_heads = m.discriminator.main(m.translate(x, y_trg)).flatten(1).float()
     return {
+        "checkpoint": rundir.latest(run).name if not rundir.is_pretrained(run) else "pretrained",
         "n": n, "domains": list(m.info.domains),
         "real_mean_logit": {d: [round(float(v), 3) for v in heads[y == i].mean(0)] for i, d in enumerate(m.info.domains)},
         "real_head_is_domain": float((heads.argmax(1) == y).float().mean()),
