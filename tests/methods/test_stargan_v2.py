@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from i2i.methods.base import DataInfo, frozen, get_method
-from i2i.methods.stargan_v2 import Discriminator, Generator, MappingNetwork, StarGANv2, StarGANv2Config, StyleEncoder
+from i2i.methods.stargan_v2 import StarGANv2, StarGANv2Config
+from i2i.nn.stargan_v2 import Discriminator, Generator, MappingNetwork, StyleEncoder
 from i2i.train.runtime import compile_network
 
 # (img, K, G w_hpf 1, G w_hpf 0, F, E, D) measured on clovaai/stargan-v2
