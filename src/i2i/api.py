@@ -110,7 +110,7 @@ class Translator:
             raise I2IError(f"name a target domain ({', '.join(self.domains)}) or give a reference image")
         y = self.target_labels(x, target)
         codes = torch.Generator().manual_seed(0 if seed is None else int(seed))
-        z = torch.randn(n, 1, m.cfg.latent_dim, generator=codes)
+        z = torch.randn(n, 1, m.latent_dim, generator=codes)
         return [m.translate(x, y, m.latent_style(y, z[k].expand(x.size(0), -1))) for k in range(n)]
 
     def reference_domain(self, ref: torch.Tensor, source=None) -> torch.Tensor:

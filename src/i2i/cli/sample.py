@@ -43,7 +43,7 @@ def run(a) -> int:
     written = [save_image(sampling.latent_grid(m, x, seed=a.seed), out / "latent.png"),
                save_image(sampling.reference_matrix(m, x, ref, y_ref), out / "reference.png"),
                save_image(sampling.cycle_grid(m, x, y, ref, y_ref), out / "cycle.png")]
-    codes = torch.randn(2, m.cfg.latent_dim, generator=torch.Generator().manual_seed(a.seed + 1))
+    codes = torch.randn(2, m.latent_dim, generator=torch.Generator().manual_seed(a.seed + 1))
     ends = {"latent": [m.latent_style(y_ref, codes[k].expand(len(y_ref), -1)) for k in range(2)],
             "reference": [m.reference_style(ref, y_ref), m.reference_style(ref.roll(1, 0), y_ref.roll(1, 0))]}
     for kind, (s0, s1) in ends.items():

@@ -84,7 +84,7 @@ def generate_task(method, sources: _Folder, target: int, mode: str, out: Path, l
         group = []
         for j in range(num_outs):
             if mode == "latent":
-                z = torch.randn(x.size(0), method.cfg.latent_dim, generator=generator)
+                z = torch.randn(x.size(0), method.latent_dim, generator=generator)
                 s = method.latent_style(y, z)
             else:
                 s = method.reference_style(refs.take(x.size(0)), y)

@@ -11,7 +11,7 @@ from ..data.images import make_grid, to_pil
 
 
 def _codes(method, n: int, seed: int) -> torch.Tensor:
-    return torch.randn(n, method.cfg.latent_dim, generator=torch.Generator().manual_seed(seed))
+    return torch.randn(n, method.latent_dim, generator=torch.Generator().manual_seed(seed))
 
 
 @torch.no_grad()
