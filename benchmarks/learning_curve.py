@@ -14,7 +14,7 @@ figure against iterations and against minutes) go to --results.
 Points: `iteration`, `minutes` and fractions in [0, 1]:
 - stargan: red, green, blue, striped, large (target reached when that attribute is changed),
   shape_kept, centre_kept;
-- stargan_v2: target_latent, target_reference, content_latent, content_reference (centre and size
+- stargan_v2 and munit (shapes as domains): target_latent, target_reference, content_latent, content_reference (centre and size
   kept), reference_colour, and colours_over_10 (distinct colours over 10 latent codes, a count).
 """
 from __future__ import annotations
@@ -35,9 +35,10 @@ from i2i.train.trainer import Trainer
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def score(method_name: str, t, test, n: int) -> dict:
-    """One point's figures for a loaded run."""
-    if method_name == "stargan_v2":
+def score(t, test, n: int) -> dict:
+    """One point's figures for a loaded run: shapes as domains (a style method's figures), or the
+    shapes' attributes."""
+    if t.method.info.domains:
         s = translation.evaluate_shapes_domains(t.method, test, n=n, n_latent=10)
         return {"target_latent": s["translation_accuracy"]["latent"],
                 "target_reference": s["translation_accuracy"]["reference"],
@@ -78,7 +79,7 @@ class CurveTrainer(Trainer):
         trained = self.trained() / 60
         with torch.random.fork_rng(devices=[]):  # building the loaded copy draws from torch's RNG
             t = load(self.run_dir, device="cpu")
-            figures = score(self.cfg.method, t, self.test, self.n)
+            figures = score(t, self.test, self.n)
             point = {"iteration": self.step, "minutes": round(trained, 2), **{k: round(v, 4) for k, v in figures.items()}}
         self.points.append(point)
         write(self.points, self.results, self.cfg.method)
@@ -153,8 +154,8 @@ def main(argv=None) -> None:
     cfg = RunConfig.load(a.out / "config.yaml" if a.resume else a.config)
     for kv in a.set:
         cfg.set(*kv.split("=", 1))
-    if cfg.method not in ("stargan", "stargan_v2"):
-        raise SystemExit(f"learning curves score stargan and stargan_v2 runs, not {cfg.method}")
+    if cfg.data.spec != "shapes":
+        raise SystemExit(f"learning curves score runs on the shapes world (data.spec shapes), not {cfg.data.spec}")
     cfg.set("train.save_every", a.every)
     out = a.out or ROOT / "runs" / f"curve-{cfg.method}-{time.strftime('%Y%m%d-%H%M%S')}"
     results = a.results or ROOT / "benchmarks" / "results" / cfg.method
