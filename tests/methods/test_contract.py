@@ -29,6 +29,8 @@ TINY = {  # method: (data spec, overrides); every registered method has a row (t
     "matchgan": ("shapes", [*STAR, "batch_size=12", "n_train=48", "labelled_fraction=0.5"]),
     "stargan_v2": ("shapes", [*SMALL, "data.domains=[circle,square,triangle]", "latent_dim=4", "style_dim=8",
                               "hidden_dim=16", "dim_in=8", "max_conv_dim=16", "w_hpf=0", "batch_size=2"]),
+    "munit": ("shapes", [*SMALL, "data.domains=[circle,square]", "dim=8", "mlp_dim=16", "n_res=1", "d_dim=8",
+                         "d_layers=3", "batch_size=4"]),
     "cyclegan": ("shapes:unpaired", [*TWO, "netG=resnet_1blocks", "pool_size=2"]),
     "opgan": ("shapes:unpaired", [*TWO, "netG=resnet_1blocks", "pool_size=2", "s_dim=8"]),
     "pix2pix": ("shapes:paired", [*TWO, "netG=unet_32"]),
