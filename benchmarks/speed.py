@@ -144,7 +144,7 @@ def i2i_case(spec: dict, setting: str, device: torch.device):
     apply_runtime(method, cfg.train, device)
     method.optimizers()
     method.train()
-    fmt = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
+    fmt = torch.channels_last if method.channels_last else torch.contiguous_format
 
     def img(n):
         return (torch.rand(n, 3, size, size, device=device) * 2 - 1).contiguous(memory_format=fmt)

@@ -6,7 +6,7 @@ from torch import nn
 
 from i2i.nn import resample
 from i2i.nn.adain import AdainResBlock
-from i2i.nn.resample import conv_then_pool, upsample_then_conv, use_resample_convs
+from i2i.nn.resample import conv_then_pool, resample_convs_on, upsample_then_conv, use_resample_convs
 from i2i.nn.residual import PreActResBlock
 
 
@@ -84,10 +84,10 @@ def test_the_blocks_switch_forms_without_changing_outputs_or_weights():
     up = AdainResBlock(8, 4, style_dim=6, upsample=True).double()
     keys = (list(down.state_dict()), list(up.state_dict()))
     x, s = torch.randn(2, 4, 64, 64, dtype=torch.double), torch.randn(2, 6, dtype=torch.double)
-    assert not down.resample_conv and not up.resample_conv  # the official form unless training turns it on
+    assert not resample_convs_on(down) and not resample_convs_on(up)  # the official form unless training turns it on
     before = (down(x), up(down(x), s))
     use_resample_convs(nn.ModuleList([down, up]))
-    assert down.resample_conv and up.resample_conv
+    assert resample_convs_on(down) and resample_convs_on(up)
     after = (down(x), up(down(x), s))
     for a, b in zip(before, after):
         torch.testing.assert_close(b, a, rtol=0, atol=1e-10)

@@ -9,6 +9,7 @@ from i2i.config import RunConfig
 from i2i.errors import I2IError
 from i2i.data.batches import Balanced, Domains, Plain, Pools, References
 from i2i.methods.base import BatchSpec, DataInfo, Method, get_method
+from i2i.nn.resample import resample_convs_on
 from i2i.train.runtime import COMPILE_FROM_STEPS, StepSampler, apply_runtime, loader_workers, pick_compile
 from i2i.train.trainer import Trainer
 
@@ -162,5 +163,21 @@ def test_resample_convs_on_by_default_for_stargan_v2_blocks_and_can_be_switched_
         cfg.apply_overrides(["dim_in=8", "max_conv_dim=16", *overrides])
         method = get_method("stargan_v2")(cfg.model, DataInfo(32, domains=["a", "b"]))
         apply_runtime(method, cfg.train, torch.device("cpu"))
-        flags = [m.resample_conv for m in method.modules() if hasattr(m, "resample_conv")]
+        flags = [resample_convs_on(m) for m in method.modules() if hasattr(type(m), "resampled_convs")]
         assert flags and all(f is expected for f in flags)
+
+
+def test_channels_last_auto_is_on_for_resampling_blocks_only_and_a_setting_wins():
+    for name, info, auto in (("stargan_v2", DataInfo(32, domains=["a", "b"]), True),
+                             ("stargan", DataInfo(32, attributes=["red", "blue"]), False)):
+        cfg = RunConfig.default(name)
+        assert cfg.train.channels_last is None  # auto: no method states a layout of its own
+        cfg.apply_overrides(["dim_in=8", "max_conv_dim=16"] if name == "stargan_v2" else ["g_conv_dim=8", "d_conv_dim=8", "d_repeat_num=3"])
+        for setting, expected in ((None, auto), (True, True), (False, False)):
+            cfg.train.channels_last = setting
+            method = get_method(name)(cfg.model, info)
+            apply_runtime(method, cfg.train, torch.device("cpu"))
+            assert method.channels_last is expected, (name, setting)
+    cfg = RunConfig.default("stargan")
+    cfg.apply_overrides(["channels_last=auto"])
+    assert cfg.train.channels_last is None

@@ -56,6 +56,7 @@ class Method(nn.Module):
         self.amp_dtype: torch.dtype | None = None
         self.fused_optim = False  # train.fused_optim: each Adam/SGD step as one fused kernel
         self.penalty_fp32 = False  # train.penalty_fp32: a gradient penalty's double backward in float32
+        self.channels_last = False  # train.channels_last as the runtime resolved it (NHWC activations)
         self._optimizers: dict[str, torch.optim.Optimizer] | None = None
         self.reuse = Reuse()  # forward results kept until their networks change (nn/reuse.py)
 

@@ -65,7 +65,6 @@ class StarGANv2(ByLabels, Styled, Method):
     inference_networks = ("generator_ema.", "mapping_network_ema.", "style_encoder_ema.", "discriminator.")
     assets = {"fan_path": "fan"}  # the FAN whose landmarks make the high-pass masks (w_hpf > 0)
     domains_only = True
-    train_defaults = {"channels_last": True}  # 1.2x (256 px) and 1.4x (64 px) the steps/s on CPU (docs/speed.md)
 
     def __init__(self, cfg: StarGANv2Config, info: DataInfo):
         super().__init__(cfg, info)

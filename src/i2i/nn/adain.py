@@ -5,7 +5,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .resample import upsample_then_conv
 
 
 class AdaIN(nn.Module):
@@ -34,7 +33,12 @@ class AdainResBlock(nn.Module):
         self.conv2 = nn.Conv2d(dim_out, dim_out, 3, 1, 1)
         self.conv1x1 = nn.Conv2d(dim_in, dim_out, 1, 1, 0, bias=False) if dim_in != dim_out else None
         self.actv = nn.LeakyReLU(0.2)
-        self.resample_conv = False  # the upsampling and conv1 as one transposed conv on CPU (nn/resample.py)
+
+    # a 3x3 conv beside a 2x resampling: a part the speed layer may run in one conv (nn/resample.py)
+    resampled_convs = {"upsampled_conv1": ("conv1", "upsample")}
+
+    def upsampled_conv1(self, x):
+        return self.conv1(F.interpolate(x, scale_factor=2, mode="nearest"))
 
     def shortcut(self, x):
         # Official order: upsample, then the 1x1 conv. Nearest upsampling copies pixels and a
@@ -45,7 +49,7 @@ class AdainResBlock(nn.Module):
 
     def residual(self, x, s):
         x = self.actv(self.norm1(x, s))
-        x = upsample_then_conv(self.conv1, x, self.resample_conv) if self.upsample else self.conv1(x)
+        x = self.upsampled_conv1(x) if self.upsample else self.conv1(x)
         return self.conv2(self.actv(self.norm2(x, s)))
 
     def forward(self, x, s):

@@ -10,6 +10,8 @@ have this shape in their residual branch.
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -50,9 +52,22 @@ def upsample_then_conv(conv: nn.Conv2d, x: torch.Tensor, fuse: bool = True) -> t
     return F.conv_transpose2d(x, kernel, conv.bias, stride=2, padding=1)
 
 
+FORMS = {"pool": conv_then_pool, "upsample": upsample_then_conv}
+
+
 def use_resample_convs(module: nn.Module, enabled: bool = True) -> nn.Module:
-    """Switch the one-conv form on or off in every block of `module` that has it."""
+    """Switch the one-conv form on or off in every block of `module` that states such parts
+    (`resampled_convs = {part: (conv, "pool" | "upsample")}`): on, the part is bound on the
+    instance to its one-conv form; off, the block's own two-step method shows again."""
     for m in module.modules():
-        if hasattr(m, "resample_conv"):
-            m.resample_conv = enabled
+        for part, (conv, kind) in getattr(type(m), "resampled_convs", {}).items():
+            if enabled:
+                setattr(m, part, functools.partial(FORMS[kind], getattr(m, conv)))
+            else:
+                m.__dict__.pop(part, None)
     return module
+
+
+def resample_convs_on(m: nn.Module) -> bool:
+    """Whether block m runs its resampled convs in the one-conv form."""
+    return any(part in m.__dict__ for part in getattr(type(m), "resampled_convs", {}))

@@ -4,7 +4,6 @@ import math
 import torch.nn.functional as F
 from torch import nn
 
-from .resample import conv_then_pool
 
 _INV_SQRT2 = 1 / math.sqrt(2)
 
@@ -52,7 +51,12 @@ class PreActResBlock(nn.Module):
         self.conv2 = nn.Conv2d(dim_in, dim_out, 3, 1, 1)
         self.conv1x1 = nn.Conv2d(dim_in, dim_out, 1, 1, 0, bias=False) if dim_in != dim_out else None
         self.actv = nn.LeakyReLU(0.2)
-        self.resample_conv = False  # conv1 and the pooling as one stride-2 conv on CPU (nn/resample.py)
+
+    # a 3x3 conv beside a 2x resampling: a part the speed layer may run in one conv (nn/resample.py)
+    resampled_convs = {"conv1_pooled": ("conv1", "pool")}
+
+    def conv1_pooled(self, x):
+        return F.avg_pool2d(self.conv1(x), 2)
 
     def shortcut(self, x):
         # The official code convolves, then pools. A bias-free 1x1 conv and 2x2 average pooling
@@ -64,7 +68,7 @@ class PreActResBlock(nn.Module):
 
     def residual(self, x):
         x = self.actv(self.norm1(x))
-        x = conv_then_pool(self.conv1, x, self.resample_conv) if self.downsample else self.conv1(x)
+        x = self.conv1_pooled(x) if self.downsample else self.conv1(x)
         return self.conv2(self.actv(self.norm2(x)))
 
     def forward(self, x):

@@ -63,6 +63,15 @@ def pick_compile(name: str, steps: int, device: torch.device) -> bool:
     return device.type == "cpu" and shutil.which(os.environ.get("CXX", "g++")) is not None
 
 
+def pick_channels_last(setting: bool | None, method) -> bool:
+    """train.channels_last; auto (None): on for networks with resampling conv blocks (blocks that state
+    `resampled_convs`, nn/resample.py), where NHWC measured 1.2x (256 px) and 1.4x (64 px) the
+    steps/s on CPU; off for the others, which measured slower (docs/speed.md)."""
+    if setting is not None:
+        return setting
+    return any(hasattr(type(m), "resampled_convs") for m in method.modules())
+
+
 def apply_runtime(method, t, device: torch.device) -> list[str]:
     """train.amp, channels_last, matmul_convs, resample_convs, compile, fused_optim and penalty_fp32 on a freshly
     built method, before its optimisers exist (the trainer's and the speed benchmark's one way to do it).
@@ -70,7 +79,8 @@ def apply_runtime(method, t, device: torch.device) -> list[str]:
     method.amp_dtype = pick_amp(t.amp, device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed training sizes: cuDNN times its kernels once
-    if t.channels_last:
+    method.channels_last = pick_channels_last(t.channels_last, method)
+    if method.channels_last:
         method.to(memory_format=torch.channels_last)
     use_matmul_convs(method, t.matmul_convs)
     use_resample_convs(method, t.resample_convs)

@@ -262,7 +262,7 @@ class Trainer:
         try:
             while self.step < t.steps:
                 batch = meter.timed(batches)
-                if t.channels_last:
+                if self.method.channels_last:
                     batch = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v
                              for k, v in batch.items()}
                 factor = self.method.lr_factor(self.step, t.steps)  # logged
