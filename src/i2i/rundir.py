@@ -239,6 +239,19 @@ def latest(run_dir: Path) -> Path | None:
     return done[-1] if done else None
 
 
+def read_records(run_dir: Path) -> dict[str, dict]:
+    """config, info and import records as far as they can be read ({} for a missing or damaged
+    one): for reports on runs in any state, which must not fail on what they describe."""
+    out = {}
+    for key, name in (("config", CONFIG), ("info", INFO), ("import", IMPORT)):
+        try:
+            d = yaml.safe_load((Path(run_dir) / name).read_text())
+        except (OSError, ValueError, yaml.YAMLError):
+            d = None
+        out[key] = d if isinstance(d, dict) else {}
+    return out
+
+
 def find(run_dir: Path) -> Path:
     """The checkpoint to load from a run directory, or a clear error."""
     run_dir = Path(run_dir)

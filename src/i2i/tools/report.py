@@ -14,8 +14,7 @@ import re
 import tempfile
 from pathlib import Path
 
-import yaml
-
+from .. import rundir
 from ..errors import I2IError
 from ..train.logger import TIMINGS
 
@@ -56,14 +55,6 @@ def step_of(path: Path) -> int:
 
 # -- reading the run --------------------------------------------------------------------------
 
-def read_yaml(path: Path) -> dict:
-    try:
-        d = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError):
-        return {}
-    return d if isinstance(d, dict) else {}
-
-
 def read_metrics(path: Path) -> tuple[dict[str, list[tuple[int, float]]], list[str]]:
     """Series per logged key, by step, and notes about what could not be read. A run killed
     mid-write leaves a torn last line; it is skipped, not fatal."""
@@ -95,18 +86,6 @@ def read_metrics(path: Path) -> tuple[dict[str, list[tuple[int, float]]], list[s
     if not series and not bad:
         notes.append("logs/metrics.jsonl is empty: nothing has been logged yet")
     return series, notes
-
-
-def latest_step(run: Path) -> int | None:
-    """The step of the newest complete checkpoint (as rundir.latest, without importing torch)."""
-    root = run / "checkpoints"
-    pointer = root / "latest"
-    if pointer.is_file():
-        name = pointer.read_text().strip()
-        if (root / name / "model.safetensors").is_file() and step_of(Path(name)) >= 0:
-            return step_of(Path(name))
-    steps = [step_of(p) for p in root.glob("step_*") if (p / "model.safetensors").is_file()]
-    return max(steps) if steps else None
 
 
 def training_time(run: Path, cfg: dict, series: dict) -> str | None:
@@ -260,7 +239,8 @@ def is_per_task(rows: dict) -> bool:
 
 def header(run: Path, cfg: dict, info: dict, series: dict) -> list[str]:
     train, data = cfg.get("train") or {}, cfg.get("data") or {}
-    step = latest_step(run)
+    latest = rundir.latest(run)
+    step = step_of(latest) if latest is not None else None
     steps_done = (f"{step:,}" if step is not None else "no checkpoint yet") + (
         f" of {train['steps']:,}" if isinstance(train.get("steps"), int) else "")
     facts = [("method", cfg.get("method", "?")), ("steps done", steps_done),
@@ -270,7 +250,7 @@ def header(run: Path, cfg: dict, info: dict, series: dict) -> list[str]:
     facts += [(k, ", ".join(map(str, info[k]))) for k in ("attributes", "domains") if info.get(k)]
     took = training_time(run, cfg, series)
     facts += [("training time", took)] if took else []
-    facts += [("imported", "from an official checkpoint (import.yaml below)")] if (run / "import.yaml").is_file() else []
+    facts += [("imported", "from an official checkpoint (import.yaml below)")] if (run / rundir.IMPORT).is_file() else []
     name = esc(run.resolve().name)
     return ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
             f"<title>i2i report: {name}</title><style>{STYLE}</style></head><body>",
@@ -342,13 +322,14 @@ def render(run_dir: Path, max_grids: int = MAX_GRIDS) -> str:
     run = Path(run_dir)
     if not run.is_dir():
         raise I2IError(f"run directory {run} does not exist")
-    if not (run / "config.yaml").is_file():
+    if not (run / rundir.CONFIG).is_file():
         raise I2IError(f"{run} is not a run directory (no config.yaml); give the folder `i2i train --out` wrote")
-    cfg, info = read_yaml(run / "config.yaml"), read_yaml(run / "info.yaml")
+    records = rundir.read_records(run)
+    cfg, info = records["config"], records["info"]
     series, notes = read_metrics(run / "logs" / "metrics.jsonl")
     out = header(run, cfg, info, series) + [f'<p class="note">{esc(n)}</p>' for n in notes]
     out += curves(series) + pictures(run, max_grids) + evaluations(run)
-    for name, title in (("config.yaml", "Config"), ("import.yaml", "Import record")):
+    for name, title in ((rundir.CONFIG, "Config"), (rundir.IMPORT, "Import record")):
         if (run / name).is_file():
             out.append(f"<h2>{title}</h2><pre>{esc((run / name).read_text(errors='replace'))}</pre>")
     return "\n".join(out + ["</body></html>\n"])
