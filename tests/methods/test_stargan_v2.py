@@ -203,3 +203,10 @@ def test_compiling_the_generator_compiles_both_halves_and_keeps_its_outputs_and_
     assert all(hasattr(getattr(g, half), "_torchdynamo_orig_callable") for half in ("encoding", "render"))
     torch.testing.assert_close(g(x, s), eager, rtol=1e-4, atol=1e-5)
     assert list(g.state_dict()) == names
+
+
+def test_optimisers_take_the_official_rates_and_a_separate_d_rate_when_set():
+    rates = lambda m: {k: o.param_groups[0]["lr"] for k, o in m.build_optimizers().items()}  # noqa: E731
+    assert rates(tiny(lr=1e-3)) == {"generator": 1e-3, "mapping_network": 1e-6, "style_encoder": 1e-3,
+                                    "discriminator": 1e-3}
+    assert rates(tiny(lr=1e-3, d_lr=4e-3, f_lr=1e-5))["discriminator"] == 4e-3

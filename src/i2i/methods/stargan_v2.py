@@ -45,6 +45,7 @@ class StarGANv2Config:
     ds_iter: int = 100_000         # λ_ds decays linearly to 0 over this many iterations
     lr: float = 1e-4
     f_lr: float = 1e-6             # mapping network
+    d_lr: float = 0.0              # discriminator; 0: lr (the official code has one rate for G, E and D)
     beta1: float = 0.0
     beta2: float = 0.99
     weight_decay: float = 1e-4
@@ -101,8 +102,9 @@ class StarGANv2(ByLabels, Styled, Method):
 
     def build_optimizers(self):
         c = self.cfg
-        return {name: torch.optim.Adam(net.parameters(), c.f_lr if name == "mapping_network" else c.lr,
-                                       (c.beta1, c.beta2), weight_decay=c.weight_decay)
+        rate = {"mapping_network": c.f_lr, "discriminator": c.d_lr or c.lr}
+        return {name: torch.optim.Adam(net.parameters(), rate.get(name, c.lr), (c.beta1, c.beta2),
+                                       weight_decay=c.weight_decay)
                 for name, net in self.networks().items()}
 
     def batch_policy(self, dataset, batch):
