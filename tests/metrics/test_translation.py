@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from i2i.data.shapes import ShapesDataset
@@ -92,6 +93,8 @@ def test_domain_eval_of_a_method_that_keeps_its_input():
     assert r["content_kept"]["latent"] == 1.0 and r["content_kept_spatial"]["latent"] == 1.0
     assert r["content_kept_by_part"]["latent"] == {"centre": 1.0, "size": 1.0, "background": 1.0}
     assert r["latent_colours"] == 1.0 and r["reference_colour_match"] is None
+    for d, shares in r["latent_read_as"].items():  # every output is read as its source, another shape
+        assert shares[d] == 0.0 and sum(shares.values()) == pytest.approx(1.0)
 
 
 def test_domain_eval_of_a_method_that_outputs_its_style_image():

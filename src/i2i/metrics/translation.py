@@ -102,8 +102,9 @@ def evaluate_shapes_domains(method, dataset, n: int = 200, seed: int = 0, n_late
     and background grey move by at most their tolerances; latent diversity: distinct colours
     the oracle reads over one input's latent outputs (1 = none) and the share of inputs whose
     outputs are both striped and plain; reference fidelity: output colour class and stripes
-    equal the reference's. Methods without a style input get one output per input and no
-    reference scores."""
+    equal the reference's; latent_read_as: per target domain, the share of its latent-guided
+    outputs read as each shape (where a miss goes: e.g. every target drawn round). Methods
+    without a style input get one output per input and no reference scores."""
     oracle, rng = ShapesOracle(), np.random.default_rng(seed)
     k = len(method.info.domains)
     targets = torch.as_tensor(dataset.targets)
@@ -115,6 +116,7 @@ def evaluate_shapes_domains(method, dataset, n: int = 200, seed: int = 0, n_late
     colours, mixed, ref_colour, ref_stripes = [], [], [], []
 
     parts = {g: {"centre": [], "size": [], "background": []} for g in acc}
+    read_as = {d: [] for d in method.info.domains}  # latent-guided outputs: the shapes read, per target domain
 
     def scores(src, out, y, guide):
         r = oracle.read(out)
@@ -125,6 +127,9 @@ def evaluate_shapes_domains(method, dataset, n: int = 200, seed: int = 0, n_late
             parts[guide][k].append(v)
         spatial[guide].append(ok["centre"] & ok["size"])
         hit = r["shape"] == torch.as_tensor([SHAPE_INDEX[method.info.domains[i]] for i in y])
+        if guide == "latent":
+            for d, s in zip(y, r["shape"].tolist()):
+                read_as[method.info.domains[d]].append(s)
         return r, hit, ok["centre"] & ok["size"] & ok["background"]
 
     codes = torch.Generator().manual_seed(seed)
@@ -161,6 +166,7 @@ def evaluate_shapes_domains(method, dataset, n: int = 200, seed: int = 0, n_late
         "latent_stripes_mixed": mean(mixed),
         "reference_colour_match": mean(ref_colour),
         "reference_stripes_match": mean(ref_stripes),
+        "latent_read_as": {d: {s: v.count(SHAPE_INDEX[s]) / len(v) for s in SHAPE_INDEX} for d, v in read_as.items() if v},
     }
 
 
