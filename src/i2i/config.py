@@ -48,7 +48,8 @@ class TrainConfig:
     amp: str = "auto"                  # auto | bf16 | fp16 | none
     channels_last: bool | None = None  # NHWC activations; auto (None): on where the networks have resampling
                                        # conv blocks (StarGAN v2's: 1.2-1.4x on CPU), off elsewhere (slower)
-    compile: str = "auto"              # torch.compile of the method's compilable networks: on | off | auto
+    compile: str = "auto"              # torch.compile of the method's networks (not those a loss differentiates
+                                       # twice: Method.double_backward): on | off | auto
                                        # (auto: on for runs of ≥ 20,000 steps, where a C++ compiler or
                                        # triton is there; compiling takes minutes, then steps are faster)
     fused_optim: bool = True           # Adam/SGD steps as torch's fused kernel (same update, one pass)

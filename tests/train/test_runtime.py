@@ -181,3 +181,14 @@ def test_channels_last_auto_is_on_for_resampling_blocks_only_and_a_setting_wins(
     cfg = RunConfig.default("stargan")
     cfg.apply_overrides(["channels_last=auto"])
     assert cfg.train.channels_last is None
+
+
+def test_compile_takes_every_network_but_those_a_loss_differentiates_twice(monkeypatch):
+    import i2i.train.runtime as runtime
+    monkeypatch.setattr(runtime, "compile_network", lambda net: None)
+    cfg = RunConfig.default("stargan_v2")
+    cfg.apply_overrides(["dim_in=8", "max_conv_dim=16", "compile=on"])
+    method = get_method("stargan_v2")(cfg.model, DataInfo(32, domains=["a", "b"]))
+    assert apply_runtime(method, cfg.train, torch.device("cpu")) == ["generator", "mapping_network", "style_encoder"]
+    for name in ("stargan", "matchgan", "wgan_gp"):
+        assert get_method(name).double_backward == ("D",)  # their gradient penalty's critic

@@ -38,8 +38,8 @@ class Method(nn.Module):
     name: ClassVar[str]
     Config: ClassVar[type]
     domains_only: ClassVar[bool] = False  # True: single-label domains, never attribute vectors
-    compilable: ClassVar[tuple[str, ...]] = ()  # networks train.compile may take: none inside a double
-                                                # backward (a gradient penalty's or R1's critic)
+    double_backward: ClassVar[tuple[str, ...]] = ()  # networks a loss differentiates twice (a gradient
+                                                     # penalty's or R1's critic), which compile cannot take
     train_defaults: ClassVar[dict] = {}  # TrainConfig values of the official code (e.g. its batch size)
     data_defaults: ClassVar[dict] = {}  # DataConfig values of the official code (e.g. its image size)
     two_domain: ClassVar[bool] = False  # batches are {"A", "B"} image pairs, not labelled images (TwoDomains)

@@ -34,7 +34,6 @@ class CycleGAN(TwoDomains, Method):
     name = "cyclegan"
     Config = CycleGANConfig
     fit = "squash"  # junyanz's test path resizes to a square (286) and crops 256 at random: the squash kept
-    compilable = ("G_A", "G_B", "D_A", "D_B")
     train_defaults = {"batch_size": 1}
     inference_networks = ("G_A.", "G_B.")
     data_defaults = {"image_size": 256}   # load 286, crop 256

@@ -34,7 +34,6 @@ class Pix2Pix(TwoDomains, Method):
     name = "pix2pix"
     Config = Pix2PixConfig
     fit = "squash"  # junyanz's test path resizes to a square (286) and crops 256 at random: the squash kept
-    compilable = ("G", "D")
     train_defaults = {"batch_size": 1}
     data_defaults = {"image_size": 256}   # load 286, crop 256
     one_way = True     # A → B only (direction=BtoA swaps what A and B are)

@@ -105,7 +105,7 @@ class StarGAN(ByLabels, Classifies, Method):
     name = "stargan"
     Config = StarGANConfig
     fit = "crop"  # the official CelebA test path: CenterCrop(178) of the 178 x 218 photo, then Resize
-    compilable = ("G",)
+    double_backward = ("D",)  # the gradient penalty
     inference_networks = ("G.", "D.")  # D's classifier reads the attributes a target leaves unnamed
 
     def __init__(self, cfg: StarGANConfig, info: DataInfo):

@@ -61,7 +61,7 @@ class StarGANv2(ByLabels, Styled, Method):
     name = "stargan_v2"
     Config = StarGANv2Config
     fit = "squash"  # the official test path: Resize([size, size]) of an aligned face (i2i align)
-    compilable = ("generator", "mapping_network", "style_encoder")
+    double_backward = ("discriminator",)  # R1
     # D reads the domain of a reference given without one
     inference_networks = ("generator_ema.", "mapping_network_ema.", "style_encoder_ema.", "discriminator.")
     assets = {"fan_path": "fan"}  # the FAN whose landmarks make the high-pass masks (w_hpf > 0)

@@ -30,6 +30,7 @@ class WGANGP(WGAN):
     name = "wgan_gp"
     Config = WGANGPConfig
     critic_batch_norm = False
+    double_backward = ("D",)  # the gradient penalty
 
     def build_optimizers(self):
         c = self.cfg

@@ -84,7 +84,8 @@ def apply_runtime(method, t, device: torch.device) -> list[str]:
         method.to(memory_format=torch.channels_last)
     use_matmul_convs(method, t.matmul_convs)
     use_resample_convs(method, t.resample_convs)
-    compiled = list(method.compilable) if pick_compile(t.compile, t.steps, device) else []
+    compiled = [n for n in method.networks() if n not in method.double_backward] \
+        if pick_compile(t.compile, t.steps, device) else []
     for name in compiled:
         compile_network(getattr(method, name))
     method.fused_optim = t.fused_optim
