@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from i2i.data.shapes import ShapesDataset
 from i2i.errors import I2IError
 from i2i.methods.base import BatchSpec, DataInfo
 from i2i.methods.munit import MUNIT, MUNITConfig
@@ -69,11 +70,9 @@ def test_data_with_other_than_two_domains_or_too_small_images_is_refused():
 
 
 def test_batches_are_half_domain_a_then_half_domain_b():
-    class Data:
-        targets = [0, 1] * 10
-
-    policy = tiny().batch_policy(Data(), BatchSpec(size=4, seed=0))
-    labels = np.array(Data.targets)
+    data = ShapesDataset(20, 32, domains=["circle", "square"])
+    policy = tiny().batch_policy(data, BatchSpec(size=4, seed=0))
+    labels = np.array(data.targets)
     for step in range(6):
         assert labels[policy.batch(step)].tolist() == [0, 0, 1, 1]
     m = tiny()

@@ -12,7 +12,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from ..data.batches import Plain, Policy, Pools
+from ..data.batches import Domains, Plain, Policy, Pools
 from ..data.datainfo import DataInfo
 from ..data.semi import label_pools
 from ..errors import I2IError
@@ -103,6 +103,17 @@ class Method(nn.Module):
         if found is None:
             return Plain(len(dataset), batch.size, batch.seed)
         return Pools(found[0], batch.size, batch.seed, mix=batch.mix)
+
+    def domains_of(self, dataset, batch: BatchSpec) -> Domains:
+        """The items of every domain, for a policy that samples by domain; a clear error for data
+        without per-item domains (attribute, joint or partly labelled data)."""
+        labels = getattr(dataset, "targets", None)  # a dataset's per-item domains, when it lists them
+        if labels is None:
+            raise I2IError(f"{self.name} samples by domain but dataset {batch.source} has no domain labels; "
+                           "use folders:PATH or shapes with data.domains=circle,square,triangle")
+        if label_pools(dataset, semi_supervised=False) is not None:
+            raise I2IError(f"{self.name} samples by domain, which joint or partly labelled data do not support")
+        return Domains(labels, len(dataset))
 
     def lr_factor(self, step: int, total: int) -> float:
         """Multiplier on every optimiser's initial learning rate at `step` of `total`."""

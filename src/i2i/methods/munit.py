@@ -89,10 +89,8 @@ class MUNIT(ByLabels, Styled, Method):
     def batch_policy(self, dataset, batch):
         """Each batch: half of domain A's images, then half of domain B's, each domain in its own
         shuffled epochs (the official code zips two independent loaders)."""
-        labels = torch.as_tensor(dataset.targets).numpy() if getattr(dataset, "targets", None) is not None else None
-        if labels is None:
-            raise I2IError("MUNIT needs the domain of every training image (a domain-folder layout or shapes domains)")
-        return Pools([(labels == k).nonzero()[0] for k in range(2)], batch.size, batch.seed, mix=True)
+        members = self.domains_of(dataset, batch).members
+        return Pools([members.get(k, []) for k in range(2)], batch.size, batch.seed, mix=True)
 
     # -- the objective --------------------------------------------------------
     def style_like(self, x):
@@ -134,10 +132,10 @@ class MUNIT(ByLabels, Styled, Method):
         return terms
 
     def split(self, batch):
-        x, y = batch["image"].to(self.device), batch["label"].to(self.device).long()
-        half = x.size(0) // 2
-        if x.size(0) % 2 or (y[:half] != 0).any() or (y[half:] != 1).any():
+        y, half = batch["label"], len(batch["label"]) // 2  # checked where the loader left it: no device sync
+        if len(y) % 2 or (y[:half] != 0).any() or (y[half:] != 1).any():
             raise I2IError("a MUNIT batch is [domain A images | domain B images]; batch_policy makes it so")
+        x = batch["image"].to(self.device)
         return x[:half], x[half:]
 
     def train_step(self, batch, step):
@@ -158,6 +156,18 @@ class MUNIT(ByLabels, Styled, Method):
     def gens(self):
         return (self.gen_a, self.gen_b)
 
+    def by_domain(self, y, make):
+        """make(d, sel) for each domain d present in y, gathered in y's order (float32)."""
+        out = None
+        for d in range(2):
+            sel = y == d
+            if sel.any():
+                with self.autocast():
+                    part = make(d, sel).float()
+                out = part.new_empty(len(y), *part.shape[1:]) if out is None else out
+                out[sel] = part
+        return out
+
     @torch.no_grad()
     def latent_style(self, y, z=None, generator: torch.Generator | None = None):
         """Style codes s ~ N(0, I) (z when given); the same prior for both domains."""
@@ -169,12 +179,7 @@ class MUNIT(ByLabels, Styled, Method):
     def reference_style(self, x_ref, y):
         """E_y^s(x_ref): the style of references of domain y."""
         x_ref, y = x_ref.to(self.device), y.to(self.device).long()
-        out = torch.empty(x_ref.size(0), self.cfg.style_dim, device=self.device)
-        with self.autocast():
-            for d, gen in enumerate(self.gens()):
-                if (y == d).any():
-                    out[y == d] = gen.enc_style(x_ref[y == d]).flatten(1).float()
-        return out
+        return self.by_domain(y, lambda d, sel: self.gens()[d].enc_style(x_ref[sel]).flatten(1))
 
     @torch.no_grad()
     def judge_domain(self, x):
@@ -190,13 +195,8 @@ class MUNIT(ByLabels, Styled, Method):
         (random latent ones when None): G_t(E_{1−t}^c(x), s)."""
         x, target = x.to(self.device), torch.as_tensor(target, device=self.device).long().expand(x.size(0))
         s = self.latent_style(target) if style is None else style.to(self.device).float()
-        out = torch.empty_like(x, dtype=torch.float32)
-        with self.autocast():
-            for d, gen in enumerate(self.gens()):
-                sel = target == d
-                if sel.any():
-                    out[sel] = gen.decode(self.gens()[1 - d].enc_content(x[sel]), s[sel]).float()
-        return out
+        gens = self.gens()
+        return self.by_domain(target, lambda d, sel: gens[d].decode(gens[1 - d].enc_content(x[sel]), s[sel]))
 
     STYLES = ("latent", "reference", "code")
 
@@ -221,14 +221,10 @@ class MUNIT(ByLabels, Styled, Method):
         (the same two codes every time), and one guided by a reference of that domain."""
         x, y = batch["image"].to(self.device), batch["label"].to(self.device).long()
         t = 1 - y
-        own = torch.empty_like(x)
-        with self.autocast():
-            for d, gen in enumerate(self.gens()):
-                if (y == d).any():
-                    own[y == d] = gen.decode(*gen.encode(x[y == d])).float()
+        own = self.by_domain(y, lambda d, sel: self.gens()[d].decode(*self.gens()[d].encode(x[sel])))
         z = torch.randn(2, 1, self.cfg.style_dim, generator=torch.Generator().manual_seed(0)).expand(-1, x.size(0), -1)
-        first = {d: (y == d).nonzero() for d in range(2)}
-        ref = torch.stack([x[first[int(d)][0, 0]] if len(first[int(d)]) else x[i - 1] for i, d in enumerate(t)])
+        first = {d: x[y == d][0] for d in range(2) if (y == d).any()}  # a reference of each domain in the batch
+        ref = torch.stack([first.get(int(d), x[i - 1]) for i, d in enumerate(t)])
         return torch.stack([x, own, *(self.translate(x, t, z[k]) for k in range(2)),
                             self.translate(x, t, self.reference_style(ref, t))], dim=1)
 

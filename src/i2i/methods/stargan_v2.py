@@ -19,8 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from .. import losses
-from ..data.batches import Balanced, Domains, References
-from ..data.semi import label_pools
+from ..data.batches import Balanced, References
 from ..errors import I2IError
 from ..nn.inference import inference_copy
 from ..nn.init import he_init
@@ -110,13 +109,7 @@ class StarGANv2(ByLabels, Styled, Method):
     def batch_policy(self, dataset, batch):
         """The official loaders: sources drawn class-balanced (every domain equally often), and with
         them two references of one class-balanced domain: [sources | refs | refs2]."""
-        labels = getattr(dataset, "targets", None)  # a dataset's per-item domains, when it lists them
-        if labels is None:
-            raise I2IError(f"{self.name} samples by domain but dataset {batch.source} has no domain labels; "
-                           "use folders:PATH or shapes with data.domains=circle,square,triangle")
-        if label_pools(dataset, semi_supervised=False) is not None:
-            raise I2IError(f"{self.name} samples by domain, which joint or partly labelled data do not support")
-        domains = Domains(labels, len(dataset))
+        domains = self.domains_of(dataset, batch)
         return References(Balanced(domains, batch.size, batch.seed), domains, batch.seed)
 
     def lambda_ds(self, step: int) -> float:
