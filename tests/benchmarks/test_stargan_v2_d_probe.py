@@ -9,3 +9,5 @@ def test_the_d_probe_reads_every_head_on_real_and_fake_images(benchmark_module, 
     assert r["n"] == 9 and set(r["real_mean_logit"]) == {"circle", "square", "triangle"}
     assert all(len(v) == 3 for v in r["real_mean_logit"].values())
     assert 0 <= r["real_head_is_domain"] <= 1
+    for key in ("latent_style_names_domain", "reference_style_names_domain"):
+        assert set(r[key]) == {"nearest_mean", "nearest_5"} and all(0 <= v <= 1 for v in r[key].values())
